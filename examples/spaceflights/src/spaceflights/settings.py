@@ -1,0 +1,10 @@
+"""Project settings. Only values that differ from the Kedro defaults are set here.
+
+See https://docs.kedro.org/en/stable/configure/configuration_basics/ for the
+full list of available settings.
+"""
+
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+}

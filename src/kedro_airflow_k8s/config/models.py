@@ -1,0 +1,606 @@
+"""Typed models of ``airflow-k8s.yaml``.
+
+Every key is declared here with its type, default and description; the description is the
+documentation (the configuration reference is generated from these models). Unknown keys are
+rejected, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from kedro_airflow_k8s.config.cron import validate_schedule
+
+# --- value checks shared by several models ------------------------------------------------------
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_QUANTITY = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[munkMGTPE]|[KMGTPE]i)?$")
+_RESOURCE_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+_TAG_TEXT = re.compile(r"^[A-Za-z0-9_.-]+$")
+_AIRFLOW_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+# Context values an Airflow 3 task can read by name (``macro_params``).
+AIRFLOW_MACROS = frozenset(
+    {
+        "ds",
+        "ds_nodash",
+        "ts",
+        "ts_nodash",
+        "ts_nodash_with_tz",
+        "logical_date",
+        "data_interval_start",
+        "data_interval_end",
+        "prev_data_interval_start_success",
+        "prev_data_interval_end_success",
+        "prev_start_date_success",
+        "prev_end_date_success",
+        "run_id",
+        "task_instance_key_str",
+    }
+)
+_REMOVED_MACROS = {
+    "prev_ds": "prev_data_interval_start_success",
+    "next_ds": "data_interval_end",
+    "prev_ds_nodash": "prev_data_interval_start_success",
+    "next_ds_nodash": "data_interval_end",
+    "execution_date": "logical_date",
+    "next_execution_date": "data_interval_end",
+    "prev_execution_date": "prev_data_interval_start_success",
+    "yesterday_ds": "ds",
+    "tomorrow_ds": "ds",
+}
+
+
+def check_label_key(key: str) -> str:
+    """A Kubernetes label/annotation key: optional DNS-subdomain prefix and a name <= 63 chars."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+        raise ValueError(f"{key!r} is not a valid Kubernetes key: bad prefix {prefix!r}")
+    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
+        raise ValueError(
+            f"{key!r} is not a valid Kubernetes key: the name part must be 1-63 letters, digits, "
+            "'-', '_' or '.', starting and ending with a letter or digit"
+        )
+    return key
+
+
+def check_label_value(value: str) -> str:
+    if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
+        raise ValueError(
+            f"{value!r} is not a valid Kubernetes label value: at most 63 letters, digits, '-', "
+            "'_' or '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_quantity(value: str | int | float) -> str:
+    text = str(value)
+    if isinstance(value, bool) or not _QUANTITY.match(text):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes quantity (examples: 500m, 2, 1.5, 512Mi, 4Gi)"
+        )
+    return text
+
+
+def _check_labels(values: dict[str, str]) -> dict[str, str]:
+    for key, value in values.items():
+        check_label_key(key)
+        check_label_value(value)
+    return values
+
+
+def _check_annotations(values: dict[str, str]) -> dict[str, str]:
+    for key in values:
+        check_label_key(key)
+    return values
+
+
+_STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+
+
+def _check_resource_name(name: str) -> None:
+    if "/" in name and _RESOURCE_NAME.match(name):
+        return  # an extended resource such as nvidia.com/gpu
+    if name in _STANDARD_RESOURCES or name.startswith("hugepages-"):
+        return
+    close = difflib.get_close_matches(name, _STANDARD_RESOURCES, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "use cpu, memory, ephemeral-storage, hugepages-<size> or a prefixed name such as nvidia.com/gpu"
+    raise ValueError(f"{name!r} is not a Kubernetes resource name; {hint}")
+
+
+def _check_quantities(values: dict[str, str | int | float]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, quantity in values.items():
+        _check_resource_name(name)
+        out[name] = check_quantity(quantity)
+    return out
+
+
+class ConfigModel(BaseModel):
+    """Base of every section: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+Quantities = dict[StrictStr, StrictStr | StrictInt | float]
+
+
+# --- run_config sections ------------------------------------------------------------------------
+
+
+class Toleration(ConfigModel):
+    """A Kubernetes toleration of a node taint."""
+
+    key: StrictStr | None = Field(None, description="Taint key the toleration applies to.")
+    operator: Literal["Equal", "Exists"] = Field("Equal", description="`Equal` or `Exists`.")
+    value: StrictStr | None = Field(None, description="Taint value (with `operator: Equal`).")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        None, description="Taint effect to tolerate; all effects when empty."
+    )
+    toleration_seconds: StrictInt | None = Field(
+        None,
+        alias="tolerationSeconds",
+        description="How long a `NoExecute` taint is tolerated, in seconds.",
+    )
+
+    @model_validator(mode="after")
+    def _exists_has_no_value(self) -> Toleration:
+        if self.operator == "Exists" and self.value is not None:
+            raise ValueError("a toleration with operator Exists must not set value")
+        return self
+
+
+class ResourceProfile(ConfigModel):
+    """Pod settings for the nodes that select this profile (by tag) or for all (`__default__`)."""
+
+    requests: Quantities = Field(
+        default_factory=dict,
+        description="Requested resources, e.g. `cpu: 500m`, `memory: 1Gi`, `nvidia.com/gpu: 1`.",
+    )
+    limits: Quantities = Field(
+        default_factory=dict, description="Resource limits, same keys as `requests`."
+    )
+    node_selectors: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, description="Node labels the pod must be scheduled on."
+    )
+    labels: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, description="Labels put on the pod."
+    )
+    annotations: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, description="Annotations put on the pod (values may span lines)."
+    )
+    tolerations: list[Toleration] = Field(
+        default_factory=list, description="Tolerations of node taints."
+    )
+    affinity: dict[StrictStr, Any] = Field(
+        default_factory=dict,
+        description="A Kubernetes `affinity` object (nodeAffinity, podAffinity, podAntiAffinity), "
+        "written as in a pod spec.",
+    )
+
+    _requests = field_validator("requests", "limits")(_check_quantities)
+    _labels = field_validator("node_selectors", "labels")(_check_labels)
+    _annotations = field_validator("annotations")(_check_annotations)
+
+    @field_validator("affinity")
+    @classmethod
+    def _affinity_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        allowed = {"nodeAffinity", "podAffinity", "podAntiAffinity"}
+        for key in value:
+            if key not in allowed:
+                raise ValueError(f"unknown affinity kind {key!r}; use one of {sorted(allowed)}")
+        return value
+
+
+class SecretConfig(ConfigModel):
+    """A Kubernetes Secret exposed to every node pod."""
+
+    secret: StrictStr = Field(description="Name of the Kubernetes Secret object.")
+    deploy_type: Literal["env", "volume"] = Field(
+        "env", description="`env` (environment variables) or `volume` (files)."
+    )
+    deploy_target: StrictStr | None = Field(
+        None,
+        description="Environment variable name (`env` with `key`) or mount path (`volume`). "
+        "With `env` and no `key`, every key of the Secret becomes a variable.",
+    )
+    key: StrictStr | None = Field(None, description="A single key of the Secret to expose.")
+
+    @model_validator(mode="after")
+    def _targets(self) -> SecretConfig:
+        if not _DNS_SUBDOMAIN.match(self.secret):
+            raise ValueError(f"secret name {self.secret!r} is not a valid Kubernetes name")
+        if self.deploy_type == "volume" and not (self.deploy_target or "").startswith("/"):
+            raise ValueError("a volume secret needs deploy_target: an absolute mount path")
+        if self.deploy_type == "env":
+            if self.key and not self.deploy_target:
+                raise ValueError("an env secret with a key needs deploy_target: the variable name")
+            if self.deploy_target and not _ENV_NAME.match(self.deploy_target):
+                raise ValueError(f"{self.deploy_target!r} is not a valid environment variable name")
+            if self.deploy_target and not self.key:
+                raise ValueError("deploy_target needs key: which key of the Secret to expose")
+        return self
+
+
+DEFAULT_SLACK_TEMPLATE = (
+    ":red_circle: Task Failed.\n"
+    "*Task*: {task}\n"
+    "*Dag*: {dag}\n"
+    "*Execution Time*: {execution_time}\n"
+    "*Log Url*: {url}"
+)
+
+
+class FailureHandler(ConfigModel):
+    """What to do when a task fails."""
+
+    type: Literal["slack"] = Field(description="Handler type; `slack` is available.")
+    connection_id: StrictStr = Field(
+        "slack",
+        description="Airflow connection holding the Slack webhook (host: webhook URL, "
+        "password: webhook token).",
+    )
+    message_template: StrictStr = Field(
+        DEFAULT_SLACK_TEMPLATE,
+        description="Message text; `{task}`, `{dag}`, `{execution_time}` and `{url}` are "
+        "replaced.",
+    )
+
+    @field_validator("message_template")
+    @classmethod
+    def _placeholders(cls, value: str) -> str:
+        allowed = {"task", "dag", "execution_time", "url"}
+        for name in re.findall(r"(?<!\{)\{([^{}]*)\}(?!\})", value):
+            if name not in allowed:
+                raise ValueError(
+                    f"unknown placeholder {{{name}}}; use {', '.join('{' + a + '}' for a in sorted(allowed))}"
+                )
+        return value
+
+
+class VolumeConfig(ConfigModel):
+    """A PersistentVolumeClaim created per DAG run and shared by its node pods."""
+
+    storageclass: StrictStr | None = Field(
+        None, description="Storage class; empty uses the cluster's default."
+    )
+    size: StrictStr = Field("1Gi", description="Requested size of the volume.")
+    access_modes: list[Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]] = Field(
+        default_factory=lambda: ["ReadWriteOnce"],
+        description="Access modes of the claim; ReadWriteMany where the storage supports it.",
+    )
+    skip_init: StrictBool = Field(
+        False, description="Skip copying the image's data folder into the fresh volume."
+    )
+    owner: StrictInt = Field(0, description="fsGroup of the node pods (group owning the volume).")
+    disabled: StrictBool = Field(False, description="Do not create the volume at all.")
+
+    _size = field_validator("size")(check_quantity)
+
+
+class ExternalDependency(ConfigModel):
+    """Another DAG (or one of its tasks) that must finish before this pipeline starts."""
+
+    dag_id: StrictStr = Field(description="The DAG to wait for.")
+    task_id: StrictStr | None = Field(None, description="A task of that DAG; the whole DAG if empty.")
+    timeout: StrictInt = Field(1440, gt=0, description="Minutes to wait before failing.")
+    check_existence: StrictBool = Field(
+        True, description="Fail at once when the DAG (or task) does not exist."
+    )
+    execution_delta: StrictInt = Field(
+        0, ge=0, description="Minutes between this run's logical date and the awaited run's."
+    )
+
+    @field_validator("dag_id", "task_id")
+    @classmethod
+    def _ids(cls, value: str | None) -> str | None:
+        if value is not None and not _AIRFLOW_ID.match(value):
+            raise ValueError(f"{value!r} is not a valid Airflow id")
+        return value
+
+
+class Authentication(ConfigModel):
+    """How the MLflow start-run task authenticates to the MLflow tracking server."""
+
+    type: Literal["Null", "GoogleOAuth2", "Vars"] = Field(
+        "Null",
+        description="`Null` (none), `GoogleOAuth2` (ID token for GOOGLE_AUDIENCE from the "
+        "service account) or `Vars` (Airflow Variables named in `params`).",
+    )
+    params: list[StrictStr] = Field(
+        default_factory=list,
+        description="With `Vars`: Airflow Variable names, exported under the same names "
+        "(e.g. MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD).",
+    )
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _null(cls, value: object) -> object:
+        return "Null" if value is None else value
+
+    @model_validator(mode="after")
+    def _vars_need_params(self) -> Authentication:
+        if self.type == "Vars" and not self.params:
+            raise ValueError("type Vars needs params: the Airflow Variable names to export")
+        for name in self.params:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid environment variable name")
+        return self
+
+
+class PodTemplate(ConfigModel):
+    """A custom pod template for the nodes tagged with its name (or all, `__default__`)."""
+
+    template: StrictStr = Field(description="The pod manifest (YAML) merged under the plugin's settings.")
+    image: StrictStr | None = Field(None, description="Image for these pods instead of run_config.image.")
+
+
+class SparkConfig(ConfigModel):
+    """How spark groups of the pipeline run."""
+
+    type: Literal["dataproc", "k8s", "kubernetes", "custom"] = Field(
+        description="`dataproc`, `k8s` (alias `kubernetes`) or `custom`."
+    )
+    operator_factory: StrictStr | None = Field(
+        None, description="With `custom`: dotted path of a SparkOperatorFactoryBase subclass."
+    )
+    region: StrictStr | None = Field(None, description="Cloud region of the cluster.")
+    project_id: StrictStr | None = Field(None, description="Cloud project of the cluster.")
+    cluster_name: StrictStr | None = Field(None, description="Base name of the ephemeral cluster.")
+    artifacts_path: StrictStr | None = Field(
+        None, description="Where spark artifacts are uploaded (gs://, s3:// or a local folder)."
+    )
+    user_init_path: StrictStr | None = Field(
+        None, description="Script (relative to src/) prepended to the generated init script."
+    )
+    user_post_init_path: StrictStr | None = Field(
+        None, description="Script (relative to src/) appended to the generated init script."
+    )
+    cluster_config: dict[StrictStr, Any] = Field(
+        default_factory=dict, description="Cluster definition passed to the cluster operator."
+    )
+
+    @model_validator(mode="after")
+    def _custom_needs_factory(self) -> SparkConfig:
+        if self.type == "custom" and not self.operator_factory:
+            raise ValueError("spark type custom needs operator_factory")
+        return self
+
+
+class NodeTagsConfig(ConfigModel):
+    """The node tags the plugin reads. Kedro 1.x tags allow letters, digits, `-`, `_`, `.`."""
+
+    resources_prefix: StrictStr = Field(
+        "resources.", description="`<prefix><profile>` selects a run_config.resources profile."
+    )
+    machine_prefix: StrictStr = Field(
+        "machine.", description="Alternative prefix selecting a resource profile."
+    )
+    k8s_template_prefix: StrictStr = Field(
+        "k8s_template.", description="`<prefix><name>` selects a kubernetes_pod_templates entry."
+    )
+    group_prefix: StrictStr = Field(
+        "airflow.", description="Nodes sharing `<prefix><group>` run as one task named `<group>`."
+    )
+    pyspark: StrictStr = Field(
+        "kedro-airflow-k8s.group.pyspark", description="Marks a node as a spark node."
+    )
+
+    @field_validator("*")
+    @classmethod
+    def _tag_text(cls, value: str) -> str:
+        if not _TAG_TEXT.match(value):
+            raise ValueError(
+                f"{value!r} cannot appear in a Kedro tag: use letters, digits, '-', '_' and '.'"
+            )
+        return value
+
+
+class RunConfig(ConfigModel):
+    """How the pipeline runs on Airflow and Kubernetes."""
+
+    image: StrictStr | None = Field(
+        None, description="Image of the node pods (the project installed); `--image` overrides."
+    )
+    image_pull_policy: Literal["IfNotPresent", "Always", "Never"] = Field(
+        "IfNotPresent", description="`Always` when you push images under the same tag."
+    )
+    startup_time: StrictInt = Field(
+        600, gt=0, description="Seconds a pod may take to start before the task fails."
+    )
+    namespace: StrictStr = Field("default", description="Kubernetes namespace of the pods.")
+    experiment_name: StrictStr | None = Field(
+        None, description="MLflow experiment name; defaults to run_name."
+    )
+    run_name: StrictStr | None = Field(
+        None, description="Base of the DAG id; defaults to the project's package name."
+    )
+    cron_expression: StrictStr | None = Field(
+        "@daily",
+        description="Schedule: a 5-field cron expression or an Airflow preset (`@daily`); "
+        "empty for manual runs only.",
+    )
+    start_date: StrictStr | None = Field(
+        None,
+        description="First schedule date, `YYYYMMDD` (UTC). Defaults to 20240101; runs are "
+        "never backfilled (catchup is off).",
+    )
+    description: StrictStr | None = Field(None, description="DAG description shown in Airflow.")
+    image_pull_secrets: list[StrictStr] = Field(
+        default_factory=list,
+        description="Names of image pull secrets (a list or a comma separated string).",
+    )
+    service_account_name: StrictStr | None = Field(
+        None, description="Kubernetes service account of the pods; the namespace default if empty."
+    )
+    kubernetes_conn_id: StrictStr | None = Field(
+        None,
+        description="Airflow connection to the cluster; empty uses the provider's default "
+        "(`kubernetes_default`, or in-cluster).",
+    )
+    owner: StrictStr = Field("airflow", description="Owner of the DAG's tasks.")
+    retries: StrictInt = Field(1, ge=0, description="Retries of a failed task.")
+    retry_delay: StrictInt = Field(300, ge=0, description="Seconds between retries.")
+    failure_handlers: list[FailureHandler] = Field(
+        default_factory=list, description="Alerts sent when a task fails."
+    )
+    volume: VolumeConfig | None = Field(
+        None,
+        description="A volume created per DAG run and shared by the node pods; absent or "
+        "`disabled: true` means none.",
+    )
+    secrets: list[SecretConfig] = Field(
+        default_factory=list, description="Kubernetes Secrets exposed to every node pod."
+    )
+    macro_params: list[StrictStr] = Field(
+        default_factory=list,
+        description="Airflow context values passed to `kedro run --params` under their names.",
+    )
+    variables_params: list[StrictStr] = Field(
+        default_factory=list,
+        description="Airflow Variables passed to `kedro run --params` under their names.",
+    )
+    env_vars: list[StrictStr] = Field(
+        default_factory=list,
+        description="Airflow Variables exported to every node pod as environment variables "
+        "of the same name.",
+    )
+    resources: dict[StrictStr, ResourceProfile] = Field(
+        default_factory=dict,
+        description="Resource profiles by name; `__default__` applies to nodes without a "
+        "profile tag.",
+    )
+    external_dependencies: list[ExternalDependency] = Field(
+        default_factory=list, description="DAGs that must finish before a scheduled run starts."
+    )
+    authentication: Authentication = Field(
+        default_factory=Authentication, description="Authentication to the MLflow API."
+    )
+    kubernetes_pod_templates: dict[StrictStr, PodTemplate] = Field(
+        default_factory=dict,
+        description="Custom pod templates by name; `__default__` applies to untagged nodes.",
+    )
+    spark: SparkConfig | None = Field(None, description="How spark node groups run.")
+    node_tags: NodeTagsConfig = Field(
+        default_factory=NodeTagsConfig, description="Tag prefixes the plugin reads on nodes."
+    )
+    group_by: Literal["none", "memory", "namespace"] = Field(
+        "none",
+        description="Extra fusion: `memory` fuses nodes joined by in-memory datasets, "
+        "`namespace` makes one task per top-level namespace.",
+    )
+    group_spark_nodes: StrictBool = Field(
+        True, description="Fuse connected spark nodes into one spark job."
+    )
+    namespace_task_groups: StrictBool = Field(
+        True, description="Show Kedro namespaces as Airflow TaskGroups."
+    )
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE.match(value):
+            raise ValueError(f"{value!r} is not a valid image reference")
+        return value
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if len(value) > 63 or not _DNS_LABEL.match(value):
+            raise ValueError(f"{value!r} is not a valid Kubernetes namespace (a DNS-1123 label)")
+        return value
+
+    @field_validator("run_name")
+    @classmethod
+    def _run_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("run_name must not be empty")
+        return value
+
+    @field_validator("cron_expression")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else validate_schedule(value)
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _start_date(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, (date, datetime)):
+            value = value.strftime("%Y%m%d")
+        if isinstance(value, str):
+            try:
+                datetime.strptime(value, "%Y%m%d")
+            except ValueError:
+                raise ValueError(f"{value!r} is not a date in the form YYYYMMDD") from None
+        return value
+
+    @field_validator("image_pull_secrets", mode="before")
+    @classmethod
+    def _pull_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("env_vars", "variables_params")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid variable name")
+        return value
+
+    @field_validator("macro_params")
+    @classmethod
+    def _macros(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name in _REMOVED_MACROS:
+                raise ValueError(
+                    f"macro {name!r} does not exist in Airflow 3; use "
+                    f"{_REMOVED_MACROS[name]!r}"
+                )
+            if name not in AIRFLOW_MACROS:
+                raise ValueError(
+                    f"unknown macro {name!r}; available: {', '.join(sorted(AIRFLOW_MACROS))}"
+                )
+        return value
+
+
+class PluginConfig(ConfigModel):
+    """The whole of ``airflow-k8s.yaml``."""
+
+    host: StrictStr | None = Field(
+        None, description="Base URL of the Airflow web server / API, with http:// or https://."
+    )
+    output: StrictStr | None = Field(
+        None,
+        description="Where Airflow reads DAG files: a local folder, gs:// (gcs://) or s3:// URL.",
+    )
+    run_config: RunConfig = Field(default_factory=RunConfig, description="How the pipeline runs.")
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+

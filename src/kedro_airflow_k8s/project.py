@@ -1,0 +1,224 @@
+"""Kedro in: one snapshot of the project per command.
+
+:func:`load_project` opens a Kedro session once and reads everything the later stages need —
+the plugin config (through the project's config loader), pipelines and nodes, dataset types as
+configured in the catalog (no dataset is instantiated), parameters and the git commit — into
+plain data (:mod:`kedro_airflow_k8s.snapshot`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import re
+import subprocess
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from kedro_airflow_k8s.config import PluginConfig, parse_config, read_raw_config
+from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.snapshot import (
+    DatasetSource,
+    DatasetSpec,
+    NodeSpec,
+    PipelineSpec,
+    ProjectSnapshot,
+)
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    """What a command gets from the project: the snapshot and the validated plugin config."""
+
+    snapshot: ProjectSnapshot
+    config: PluginConfig
+
+
+def load_project(
+    project_path: Path, env: str, pipeline_names: Iterable[str] | None = None
+) -> LoadedProject:
+    """Open the Kedro project once and take its snapshot (``pipeline_names``: those to keep)."""
+    import kedro
+    from kedro.framework.project import pipelines as registry
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    metadata = bootstrap_project(project_path)
+    git = GitInfo(project_path)
+    with KedroSession.create(project_path=project_path, env=env) as session:
+        context = session.load_context()
+        loader = context.config_loader
+        config = parse_config(read_raw_config(loader, git.fallbacks()))
+        wanted = list(pipeline_names) if pipeline_names is not None else list(registry)
+        pipelines = {name: _pipeline_spec(name, registry) for name in wanted}
+        catalog_config = _catalog_config(loader)
+        parameters = dict(context.params)
+    used = {ds for p in pipelines.values() for n in p.nodes for ds in (*n.inputs, *n.outputs)}
+    snapshot = ProjectSnapshot(
+        project_name=metadata.project_name,
+        package_name=metadata.package_name,
+        project_path=str(project_path),
+        env=env,
+        kedro_version=kedro.__version__,
+        pipelines=pipelines,
+        datasets=describe_datasets(sorted(used), catalog_config),
+        parameters=parameters,
+        commit_sha=git.commit(),
+        branch=git.branch(),
+    )
+    return LoadedProject(snapshot=snapshot, config=config)
+
+
+def _pipeline_spec(name: str, registry: Mapping[str, Any]) -> PipelineSpec:
+    try:
+        pipeline = registry[name]
+    except KeyError:
+        known = ", ".join(sorted(registry)) or "none"
+        raise PluginError(f"pipeline {name!r} is not registered (known: {known})") from None
+    return PipelineSpec(name=name, nodes=tuple(node_spec(n) for n in pipeline.nodes))
+
+
+def node_spec(node: Any) -> NodeSpec:
+    """Describe a Kedro node as plain data."""
+    func = node.func
+    return NodeSpec(
+        name=node.name,
+        inputs=tuple(node.inputs),
+        outputs=tuple(node.outputs),
+        tags=tuple(sorted(node.tags)),
+        namespace=node.namespace,
+        func=f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}",
+        annotations=describe_annotations(func),
+    )
+
+
+def _catalog_config(loader: Any) -> dict[str, Any]:
+    from kedro.config import MissingConfigException
+
+    try:
+        return dict(loader["catalog"] or {})
+    except MissingConfigException:
+        return {}
+
+
+# --- datasets ------------------------------------------------------------------------------------
+
+
+def describe_datasets(names: Iterable[str], catalog_config: Mapping[str, Any]) -> dict[str, DatasetSpec]:
+    """Say for each dataset name whether and how the catalog config defines it."""
+    from kedro.io.catalog_config_resolver import CatalogConfigResolver
+
+    entries = {k: v for k, v in catalog_config.items() if isinstance(v, Mapping) and not k.startswith("_")}
+    types_only = {k: {"type": v.get("type")} for k, v in entries.items()}
+    resolver = CatalogConfigResolver(config=types_only, default_runtime_patterns={})
+    result: dict[str, DatasetSpec] = {}
+    for name in names:
+        if name == "parameters" or name.startswith("params:"):
+            result[name] = DatasetSpec(name, DatasetSource.PARAMS)
+        elif name in entries and "{" not in name:
+            result[name] = DatasetSpec(name, DatasetSource.ENTRY, _type_name(entries[name]))
+        else:
+            pattern = resolver.match_dataset_pattern(name) or resolver.match_user_catch_all_pattern(name)
+            if pattern is None:
+                result[name] = DatasetSpec(name, DatasetSource.NONE)
+            else:
+                result[name] = DatasetSpec(
+                    name, DatasetSource.FACTORY, _type_name(entries[pattern]), pattern
+                )
+    return result
+
+
+def _type_name(entry: Mapping[str, Any]) -> str | None:
+    value = entry.get("type")
+    if isinstance(value, str):
+        return value
+    if isinstance(value, type):
+        return f"{value.__module__}.{value.__qualname__}"
+    return None
+
+
+# --- function annotations --------------------------------------------------------------------------
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def describe_annotations(func: Callable[..., Any]) -> tuple[tuple[str, str], ...]:
+    """The function's annotations as strings, names qualified by the module they come from.
+
+    Works on postponed (string) annotations without evaluating them, so a type that is only
+    imported under ``TYPE_CHECKING`` (pyspark, say) is never imported here.
+    """
+    target: Any = func
+    while isinstance(target, functools.partial):
+        target = target.func
+    target = inspect.unwrap(target)
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        target = getattr(target, "__call__", target)  # a callable object
+    raw = getattr(target, "__annotations__", None) or {}
+    namespace = getattr(target, "__globals__", {}) or {}
+    out = []
+    for name, annotation in raw.items():
+        out.append((name, qualify_annotation(annotation, namespace)))
+    return tuple(out)
+
+
+def qualify_annotation(annotation: Any, namespace: Mapping[str, Any]) -> str:
+    if isinstance(annotation, str):
+        return _NAME.sub(lambda m: _qualify_name(m.group(0), namespace), annotation)
+    if isinstance(annotation, type) and not typing.get_args(annotation):
+        return f"{annotation.__module__}.{annotation.__qualname__}"
+    text = repr(annotation)
+    return text.replace("<class '", "").replace("'>", "")
+
+
+def _qualify_name(dotted: str, namespace: Mapping[str, Any]) -> str:
+    head, _, rest = dotted.partition(".")
+    if head not in namespace:
+        return dotted
+    value = namespace[head]
+    if inspect.ismodule(value):
+        base = value.__name__
+    elif isinstance(value, type):
+        base = f"{value.__module__}.{value.__qualname__}"
+    else:
+        origin = getattr(value, "__module__", None)
+        name = getattr(value, "__qualname__", None) or getattr(value, "_name", None)
+        if not (origin and name):
+            return dotted
+        base = f"{origin}.{name}"
+    return f"{base}.{rest}" if rest else base
+
+
+# --- git -------------------------------------------------------------------------------------------
+
+
+class GitInfo:
+    """Commit and branch of the project's git checkout, read lazily and at most once."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def fallbacks(self) -> dict[str, Callable[[], str | None]]:
+        return {"commit_id": self.commit, "branch_name": self.branch}
+
+    def commit(self) -> str | None:
+        return _git(str(self._path), "rev-parse", "HEAD")
+
+    def branch(self) -> str | None:
+        name = _git(str(self._path), "rev-parse", "--abbrev-ref", "HEAD")
+        return None if name == "HEAD" else name
+
+
+@cache
+def _git(path: str, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=path, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None

@@ -1,0 +1,83 @@
+"""Plain, immutable data describing a Kedro project as the later stages need it.
+
+The snapshot is taken once per command by :mod:`kedro_airflow_k8s.project` and handed down the
+flow (plan, render). Nothing here touches Kedro, the file system or the network, so the planning
+and rendering stages can be tested with hand-built snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class DatasetSource(str, Enum):
+    """Where a dataset's definition comes from."""
+
+    ENTRY = "entry"  # an explicit catalog entry
+    FACTORY = "factory"  # matched by a dataset factory pattern
+    PARAMS = "params"  # `parameters` or `params:...`: loaded from config in every pod
+    NONE = "none"  # no catalog entry and no factory: an in-memory dataset at run time
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset as configured in the catalog (never instantiated)."""
+
+    name: str
+    source: DatasetSource
+    type: str | None = None  # the catalog `type` as written, e.g. "spark.SparkDataset"
+    pattern: str | None = None  # the factory pattern that matched, for FACTORY
+
+    @property
+    def is_memory(self) -> bool:
+        """True when the data lives only in the memory of the process that produced it."""
+        if self.source is DatasetSource.NONE:
+            return True
+        if self.type is None:
+            return False
+        short = self.type.rsplit(".", 1)[-1]
+        return short in {"MemoryDataset", "MemoryDataSet", "SharedMemoryDataset"}
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One Kedro node.
+
+    ``annotations`` maps each annotated parameter of the node's function (and ``return``) to
+    the annotation as a string with names qualified by the module they come from where that could
+    be worked out (``"pyspark.sql.dataframe.DataFrame"``, ``"typing.Optional[pandas.DataFrame]"``).
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    tags: tuple[str, ...] = ()
+    namespace: str | None = None
+    func: str = ""  # "module.qualname" of the node's function
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """A registered pipeline: its nodes in Kedro's topological order."""
+
+    name: str
+    nodes: tuple[NodeSpec, ...]
+
+
+@dataclass(frozen=True)
+class ProjectSnapshot:
+    """Everything the later stages read from the Kedro project, loaded once per command."""
+
+    project_name: str
+    package_name: str
+    project_path: str
+    env: str
+    kedro_version: str
+    pipelines: Mapping[str, PipelineSpec]
+    datasets: Mapping[str, DatasetSpec]
+    parameters: Mapping[str, object] = field(default_factory=dict)
+    commit_sha: str | None = None
+    branch: str | None = None
