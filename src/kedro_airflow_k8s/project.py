@@ -8,10 +8,12 @@ plain data (:mod:`kedro_airflow_k8s.snapshot`).
 
 from __future__ import annotations
 
+import ast
 import functools
 import inspect
 import re
 import subprocess
+import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -50,7 +52,7 @@ def load_project(
     metadata = bootstrap_project(project_path)
     git = GitInfo(project_path)
     with KedroSession.create(project_path=project_path, env=env) as session:
-        context = session.load_context()
+        context: Any = session.load_context()  # type: ignore[attr-defined]
         loader = context.config_loader
         config = parse_config(read_raw_config(loader, git.fallbacks()))
         wanted = list(pipeline_names) if pipeline_names is not None else list(registry)
@@ -160,24 +162,51 @@ def describe_annotations(func: Callable[..., Any]) -> tuple[tuple[str, str], ...
         target = getattr(target, "__call__", target)  # a callable object
     raw = getattr(target, "__annotations__", None) or {}
     namespace = getattr(target, "__globals__", {}) or {}
+    imported = _module_imports(getattr(target, "__module__", None))
     out = []
     for name, annotation in raw.items():
-        out.append((name, qualify_annotation(annotation, namespace)))
+        out.append((name, qualify_annotation(annotation, namespace, imported)))
     return tuple(out)
 
 
-def qualify_annotation(annotation: Any, namespace: Mapping[str, Any]) -> str:
+@cache
+def _module_imports(module_name: str | None) -> Mapping[str, str]:
+    """Names bound by the import statements of a module's source (also under TYPE_CHECKING)."""
+    module = sys.modules.get(module_name or "")
+    try:
+        tree = ast.parse(inspect.getsource(module)) if module else None
+    except (OSError, TypeError, SyntaxError):
+        tree = None
+    found: dict[str, str] = {}
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return found
+
+
+def qualify_annotation(
+    annotation: Any, namespace: Mapping[str, Any], imported: Mapping[str, str] | None = None
+) -> str:
+    """An annotation as text, its names qualified through the function's module."""
     if isinstance(annotation, str):
-        return _NAME.sub(lambda m: _qualify_name(m.group(0), namespace), annotation)
+        return _NAME.sub(lambda m: _qualify_name(m.group(0), namespace, imported or {}), annotation)
     if isinstance(annotation, type) and not typing.get_args(annotation):
         return f"{annotation.__module__}.{annotation.__qualname__}"
     text = repr(annotation)
     return text.replace("<class '", "").replace("'>", "")
 
 
-def _qualify_name(dotted: str, namespace: Mapping[str, Any]) -> str:
+def _qualify_name(dotted: str, namespace: Mapping[str, Any], imported: Mapping[str, str]) -> str:
     head, _, rest = dotted.partition(".")
     if head not in namespace:
+        if head in imported:
+            return f"{imported[head]}.{rest}" if rest else imported[head]
         return dotted
     value = namespace[head]
     if inspect.ismodule(value):

@@ -16,7 +16,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -29,6 +29,11 @@ CONFIG_PATTERNS = ["airflow-k8s*", "airflow-k8s/**"]
 RESOLVER = "kedro_config"
 ENV_PREFIX = "KEDRO_CONFIG_"
 _LEGACY_SYNTAX = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\|\s*([^}]*))?\}")
+# How OmegaConf reports ``${name|default}`` (read as a reference to a key named "name|default").
+_NOT_A_MAPPING = re.compile(r"Invalid loaded object type: (\w+)")
+_LEGACY_KEY = re.compile(
+    r"Interpolation key '\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\|\s*([^']*))' not found"
+)
 
 
 def make_resolver(git_fallbacks: Mapping[str, Callable[[], str | None]]) -> Callable[..., str]:
@@ -62,6 +67,7 @@ def read_raw_config(
     from kedro.config import MissingConfigException
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
 
     if CONFIG_KEY not in config_loader.config_patterns:
         config_loader.config_patterns[CONFIG_KEY] = list(CONFIG_PATTERNS)
@@ -84,55 +90,145 @@ def read_raw_config(
         raise ConfigError(_interpolation_message(exc)) from None
     except ValueError as exc:  # e.g. duplicate keys across files
         raise ConfigError(f"{CONFIG_KEY} config: {exc}") from None
+    except YAMLError as exc:  # invalid YAML, or a key repeated inside one file
+        raise ConfigError(_yaml_message(exc)) from None
+    except OSError as exc:  # e.g. a file holding a single number
+        scalar = _NOT_A_MAPPING.match(str(exc))
+        if scalar:
+            raise ConfigError(_not_a_mapping(scalar.group(1))) from None
+        raise ConfigError(f"{CONFIG_KEY} config: {exc}") from None
     return dict(raw or {})
 
 
+def _not_a_mapping(kind: str) -> str:
+    return f"{CONFIG_KEY} config: (top level): must be a mapping of keys, not {kind}"
+
+
 def _interpolation_message(exc: Exception) -> str:
+    if "ListConfig does not support attribute access" in str(exc):
+        return _not_a_mapping("list")  # a file holding a list: Kedro asks it for its keys
+    full_key = getattr(exc, "full_key", None)
+    where = f"{full_key}: " if full_key else ""
+    # OmegaConf wraps what the resolver raised (our own ConfigError) in its own errors.
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ConfigError):
+            return f"{CONFIG_KEY} config: {where}{cause.message}"
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
     text = str(exc).split("\n")[0]
-    legacy = _LEGACY_SYNTAX.search(str(exc))
+    legacy = _LEGACY_SYNTAX.search(str(exc)) or _LEGACY_KEY.search(str(exc))
     if legacy and legacy.group(2):
         name, default = legacy.group(1), (legacy.group(3) or "").strip()
         return (
-            f"{CONFIG_KEY} config: ${{{legacy.group(1)}|{default}}} is the old syntax; write "
+            f"{CONFIG_KEY} config: {where}${{{name}|{default}}} is the old syntax; write "
             f"${{{RESOLVER}:{name},{default}}} (reads {ENV_PREFIX}{name.upper()})"
         )
-    return f"{CONFIG_KEY} config: {text}"
+    return f"{CONFIG_KEY} config: {where}{text}"
+
+
+def _yaml_message(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{CONFIG_KEY} config: {problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return f"{CONFIG_KEY} config: {' '.join(str(exc).split())}"
 
 
 def parse_config(raw: Mapping[str, Any]) -> PluginConfig:
     """Validate a plain config dict; any problem becomes a one-line :class:`ConfigError`."""
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{CONFIG_KEY} config must be a mapping of keys, not {type(raw).__name__}")
+        raise ConfigError(_not_a_mapping(type(raw).__name__))
+    data = dict(raw)
     try:
-        return PluginConfig.model_validate(dict(raw))
+        return PluginConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc)) from None
+        raise ConfigError(format_validation_error(exc, data)) from None
 
 
-def format_validation_error(exc: ValidationError) -> str:
+def format_validation_error(exc: ValidationError, data: Any = None) -> str:
+    """One line for a validation error; ``data`` (the validated input) makes the key path exact."""
     errors = exc.errors(include_url=False)
     # A misspelt key explains the "missing" error beside it: report it first.
     errors.sort(key=lambda e: e["type"] != "extra_forbidden")
+    paths = [_key_path(tuple(e["loc"]), data, e["type"] == "missing") for e in errors]
     first = errors[0]
     loc = tuple(first["loc"])
-    path = _key_path(loc)
+    path = paths[0]
+    # One value failing every branch of a union (str | int | float) is one problem.
+    same = [
+        e for e, p in zip(errors, paths, strict=True) if p == path and e["type"].endswith("_type")
+    ]
     message = _describe(first, loc)
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    if len(same) > 1 and first["type"].endswith("_type"):
+        message = _describe_union(same)
+    others = len(set(paths)) - 1
+    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others > 0 else ""
     return f"{CONFIG_KEY} config: {path or '(top level)'}: {message}{more}"
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
+def _key_path(loc: tuple[Any, ...], data: Any = None, missing: bool = False) -> str:
+    """The path of ``loc`` in the user's document, without pydantic's internal loc items.
+
+    pydantic inserts union branch names ("str", "int", "function-after[...]") and "[key]"
+    markers into ``loc``; walking the input keeps only the steps that exist in it.
+    """
     parts: list[str] = []
-    for item in loc:
-        if isinstance(item, int):
-            parts.append(f"[{item}]")
-        elif item in ("function-after", "function-before", "function-plain"):
+    node = data
+    walk = data is not None
+    for index, item in enumerate(loc):
+        last = index == len(loc) - 1
+        if walk:
+            found, key, child = _child(node, item)
+            if found:
+                node = child
+                parts.append(_render(key, parts))
+            elif last and missing:
+                parts.append(_render(item, parts))  # the required key that is absent
             continue
-        elif "[" in str(item) and str(item).endswith("]"):
-            continue  # pydantic union branch names such as "str" or "list[str]"
-        else:
-            parts.append(("." if parts else "") + str(item))
+        if item in ("function-after", "function-before", "function-plain"):
+            continue
+        if "[" in str(item) and str(item).endswith("]"):
+            continue  # pydantic union branch names such as "list[str]"
+        parts.append(_render(item, parts))
     return "".join(parts)
+
+
+def _child(node: Any, item: Any) -> tuple[bool, Any, Any]:
+    """Find the loc item ``item`` in ``node``: (found, the key as written, the child)."""
+    if isinstance(node, Mapping):
+        for key in node:  # exact type first: loc shows a True key as 1
+            if key == item and type(key) is type(item):
+                return True, key, node[key]
+        for key in node:  # then keys pydantic wrote into loc as an int, repr or str
+            if not isinstance(key, str) and (
+                (key == item and isinstance(item, int)) or item in (repr(key), str(key))
+            ):
+                return True, key, node[key]
+        return False, None, None
+    if isinstance(node, (list, tuple)) and isinstance(item, int) and 0 <= item < len(node):
+        return True, item, node[item]
+    return False, None, None
+
+
+def _render(key: Any, parts: list[str]) -> str:
+    """``.name`` for a string key; ``[0]`` for a list index or a non-string key."""
+    if isinstance(key, str):
+        return ("." if parts else "") + key
+    return f"[{key}]"
+
+
+def _describe_union(errors: Sequence[Mapping[str, Any]]) -> str:
+    kinds: list[str] = []
+    for error in errors:
+        text = str(error["msg"]).removeprefix("Input should be ")
+        kinds.append(text.removeprefix("a valid "))
+    expected = ", ".join(kinds[:-1]) + f" or {kinds[-1]}"
+    shown = repr(errors[0].get("input"))
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"input should be a valid {expected} (got {shown})"
 
 
 def _describe(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
@@ -148,7 +244,10 @@ def _describe(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
     if kind == "missing":
         return "is required"
     message = str(error["msg"])
-    message = message.removeprefix("Value error, ")
+    if message.startswith("Value error, "):
+        message = message.removeprefix("Value error, ")
+    elif message:
+        message = f"{message[0].lower()}{message[1:]}"
     value = error.get("input")
     if kind.endswith("_type") or kind in ("literal_error", "enum", "greater_than", "greater_than_equal"):
         shown = repr(value)

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     field_validator,
@@ -36,6 +37,8 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 _TAG_TEXT = re.compile(r"^[A-Za-z0-9_.-]+$")
 _AIRFLOW_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_YYYYMMDD = re.compile(r"^[0-9]{8}\Z")
 
 # Context values an Airflow 3 task can read by name (``macro_params``).
 AIRFLOW_MACROS = frozenset(
@@ -122,6 +125,8 @@ def _check_resource_name(name: str) -> None:
     if name in _STANDARD_RESOURCES or name.startswith("hugepages-"):
         return
     close = difflib.get_close_matches(name, _STANDARD_RESOURCES, n=1)
+    if "gpu" in name.lower():  # difflib would say 'cpu': wrong advice for a GPU
+        close = ["nvidia.com/gpu"]
     hint = f"did you mean {close[0]!r}?" if close else "use cpu, memory, ephemeral-storage, hugepages-<size> or a prefixed name such as nvidia.com/gpu"
     raise ValueError(f"{name!r} is not a Kubernetes resource name; {hint}")
 
@@ -140,7 +145,8 @@ class ConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Quantities = dict[StrictStr, StrictStr | StrictInt | float]
+# StrictFloat: a lax float would turn `cpu: true` into the quantity "1.0".
+Quantities = dict[StrictStr, StrictStr | StrictInt | StrictFloat]
 
 
 # --- run_config sections ------------------------------------------------------------------------
@@ -276,6 +282,9 @@ class FailureHandler(ConfigModel):
         return value
 
 
+AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]
+
+
 class VolumeConfig(ConfigModel):
     """A PersistentVolumeClaim created per DAG run and shared by its node pods."""
 
@@ -283,8 +292,8 @@ class VolumeConfig(ConfigModel):
         None, description="Storage class; empty uses the cluster's default."
     )
     size: StrictStr = Field("1Gi", description="Requested size of the volume.")
-    access_modes: list[Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]] = Field(
-        default_factory=lambda: ["ReadWriteOnce"],
+    access_modes: list[AccessMode] = Field(
+        default_factory=lambda: list[AccessMode](["ReadWriteOnce"]),
         description="Access modes of the claim; ReadWriteMany where the storage supports it.",
     )
     skip_init: StrictBool = Field(
@@ -492,7 +501,7 @@ class RunConfig(ConfigModel):
         default_factory=list, description="DAGs that must finish before a scheduled run starts."
     )
     authentication: Authentication = Field(
-        default_factory=Authentication, description="Authentication to the MLflow API."
+        default_factory=lambda: Authentication(), description="Authentication to the MLflow API."
     )
     kubernetes_pod_templates: dict[StrictStr, PodTemplate] = Field(
         default_factory=dict,
@@ -500,7 +509,7 @@ class RunConfig(ConfigModel):
     )
     spark: SparkConfig | None = Field(None, description="How spark node groups run.")
     node_tags: NodeTagsConfig = Field(
-        default_factory=NodeTagsConfig, description="Tag prefixes the plugin reads on nodes."
+        default_factory=lambda: NodeTagsConfig(), description="Tag prefixes the plugin reads on nodes."
     )
     group_by: Literal["none", "memory", "namespace"] = Field(
         "none",
@@ -548,10 +557,16 @@ class RunConfig(ConfigModel):
         if isinstance(value, (date, datetime)):
             value = value.strftime("%Y%m%d")
         if isinstance(value, str):
+            # A YAML date (2021-07-21) read through Kedro's OmegaConf loader arrives as text.
+            text = value.replace("-", "") if _ISO_DATE.match(value) else value
             try:
-                datetime.strptime(value, "%Y%m%d")
+                # strptime alone would take "2021111" (January 11th or November 1st?).
+                if not _YYYYMMDD.match(text):
+                    raise ValueError(text)
+                datetime.strptime(text, "%Y%m%d")
             except ValueError:
                 raise ValueError(f"{value!r} is not a date in the form YYYYMMDD") from None
+            value = text
         return value
 
     @field_validator("image_pull_secrets", mode="before")
@@ -595,7 +610,7 @@ class PluginConfig(ConfigModel):
         None,
         description="Where Airflow reads DAG files: a local folder, gs:// (gcs://) or s3:// URL.",
     )
-    run_config: RunConfig = Field(default_factory=RunConfig, description="How the pipeline runs.")
+    run_config: RunConfig = Field(default_factory=lambda: RunConfig(), description="How the pipeline runs.")
 
     @field_validator("host")
     @classmethod

@@ -11,6 +11,7 @@ templates (``{"jinja": "..."}``) are rendered.
 """
 
 import datetime
+from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.secret import Secret
@@ -20,16 +21,16 @@ try:  # Airflow 3
     from airflow.sdk import DAG, TaskGroup, literal
 except ImportError:  # Airflow 2.10
     from airflow import DAG
-    from airflow.utils.task_group import TaskGroup
-    from airflow.utils.template import literal
+    from airflow.utils.task_group import TaskGroup  # type: ignore[no-redef]
+    from airflow.utils.template import literal  # type: ignore[no-redef]
 
 try:  # Airflow 3 (and 2.x with the standard provider installed)
     from airflow.providers.standard.operators.empty import EmptyOperator
 except ImportError:  # Airflow 2.10
-    from airflow.operators.empty import EmptyOperator
+    from airflow.operators.empty import EmptyOperator  # type: ignore[no-redef]
 
 
-def untemplated(value):
+def untemplated(value: Any) -> Any:
     """Protect plain strings (also inside lists and dicts) from Jinja; render ``{"jinja": s}``."""
     if isinstance(value, str):
         return literal(value)
@@ -42,7 +43,7 @@ def untemplated(value):
     return value
 
 
-def build_secret(spec):
+def build_secret(spec: dict[str, Any]) -> Secret:
     return Secret(
         deploy_type=spec["deploy_type"],
         deploy_target=spec.get("deploy_target"),
@@ -51,9 +52,9 @@ def build_secret(spec):
     )
 
 
-def build_pod_arguments(pod, profile):
+def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> dict[str, Any]:
     """Keyword arguments of KubernetesPodOperator shared by every node task of a profile."""
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "image": pod["image"],
         "image_pull_policy": pod["image_pull_policy"],
         "namespace": pod["namespace"],
@@ -93,7 +94,7 @@ def build_pod_arguments(pod, profile):
     return kwargs
 
 
-def build_dag(spec):
+def build_dag(spec: dict[str, Any]) -> DAG:
     """Create the DAG, its TaskGroups, one task per planned task and the final task."""
     dag_spec = spec["dag"]
     default_args = dict(dag_spec["default_args"])
@@ -111,11 +112,11 @@ def build_dag(spec):
         tags=list(dag_spec["tags"]),
     )
     with dag:
-        groups = {}
+        groups: dict[tuple[str, ...], TaskGroup] = {}
         for path in spec.get("task_groups", []):
             parent = groups.get(tuple(path[:-1]))
             groups[tuple(path)] = TaskGroup(group_id=path[-1], parent_group=parent)
-        tasks = {}
+        tasks: dict[str, Any] = {}
         for task in spec["tasks"]:
             profile = spec["profiles"].get(task["profile"]) if task.get("profile") else None
             group = groups.get(tuple(task.get("group", [])))

@@ -1,0 +1,95 @@
+"""Markdown reference of every config key, generated from the models (docs/configuration.md)."""
+
+from __future__ import annotations
+
+import json
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from kedro_airflow_k8s.config.models import PluginConfig
+
+
+def _type_name(annotation: Any) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:  # StrictStr and friends
+        return _type_name(args[0])
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + " (optional)"
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"mapping of {_type_name(args[0])} to {_type_name(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "section"
+    if getattr(annotation, "__name__", None) in ("StrictStr", "str"):
+        return "string"
+    name = getattr(annotation, "__name__", None) or str(annotation)
+    return {"StrictInt": "integer", "StrictBool": "boolean", "float": "number", "int": "integer",
+            "bool": "boolean", "Any": "any"}.get(name, name)
+
+
+def _default(field: Any) -> str:
+    if field.default is not PydanticUndefined:
+        value = field.default
+    elif field.default_factory is not None:
+        value = field.default_factory()
+    else:
+        return "required"
+    if isinstance(value, BaseModel):
+        return "see below"
+    return f"`{json.dumps(value)}`"
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _nested_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _section(model: type[BaseModel], path: str, lines: list[str]) -> None:
+    lines += [f"## `{path}`", "", (model.__doc__ or "").strip(), ""]
+    lines += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    nested: list[tuple[type[BaseModel], str]] = []
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        meaning = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |")
+        sub = _nested_model(field.annotation)
+        if sub is not None:
+            origin = typing.get_origin(field.annotation)
+            suffix = "[]" if origin is list else ".<name>" if origin is dict else ""
+            nested.append((sub, f"{path}.{key}{suffix}" if path else f"{key}{suffix}"))
+    lines.append("")
+    for sub, sub_path in nested:
+        _section(sub, sub_path, lines)
+
+
+def config_reference() -> str:
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- Generated from kedro_airflow_k8s.config.models by "
+        "`python -m kedro_airflow_k8s.config.reference > docs/configuration.md`. -->",
+        "",
+        "`conf/base/airflow-k8s.yaml` (also `.yml` and files under `airflow-k8s/`), overlaid key by "
+        "key by the run environment. Unknown keys are errors.",
+        "",
+    ]
+    _section(PluginConfig, "", lines)
+    text = "\n".join(lines).replace("## ``", "## (top level)")
+    return text.rstrip("\n") + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(config_reference(), end="")

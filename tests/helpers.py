@@ -1,0 +1,62 @@
+"""Shared helpers of the test suite (no fixtures: see the conftest files)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "spaceflights"
+VENV_BIN = Path(sys.executable).parent
+
+DUMMY_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "https://127.0.0.1:9"}
+  name: dummy
+contexts:
+- context: {cluster: dummy, user: dummy}
+  name: dummy
+current-context: dummy
+users:
+- name: dummy
+  user: {token: dummy}
+"""
+
+
+def copy_example(target: Path, *, git: bool = True) -> Path:
+    """A fresh copy of the bundled example project, optionally as its own git repository."""
+    project = target / "spaceflights"
+    shutil.copytree(
+        EXAMPLE,
+        project,
+        ignore=shutil.ignore_patterns("dag", "__pycache__", ".telemetry", "logs"),
+    )
+    if git:
+        run = {"cwd": project, "check": True, "capture_output": True}
+        subprocess.run(["git", "init", "-q", "-b", "main"], **run)  # type: ignore[call-overload]
+        subprocess.run(["git", "add", "-A"], **run)  # type: ignore[call-overload]
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "example"],
+            **run,  # type: ignore[call-overload]
+        )
+    return project
+
+
+def kedro(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real ``kedro`` command of this virtualenv inside ``project``."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEDRO_")}
+    full_env.update({"KEDRO_DISABLE_TELEMETRY": "true", **(env or {})})
+    return subprocess.run(
+        [str(VENV_BIN / "kedro"), *args],
+        cwd=project,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )

@@ -1,0 +1,135 @@
+"""The runtime builder as ordinary code, in a real Airflow 3."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from kedro_airflow_k8s.render.dag import runtime_source
+from tests.helpers import DUMMY_KUBECONFIG
+
+RUNTIME = Path(__file__).resolve().parents[2] / "src" / "kedro_airflow_k8s" / "runtime"
+
+
+@pytest.mark.parametrize("path", sorted(RUNTIME.glob("*.py")), ids=lambda p: p.name)
+def test_runtime_modules_are_self_contained(path: Path) -> None:
+    """Embedded into DAG files: no imports from the plugin, no ``from __future__``."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            assert node.module != "__future__", f"{path.name}: from __future__ cannot be embedded"
+            assert not (node.module or "").startswith("kedro_airflow_k8s"), path.name
+        if isinstance(node, ast.Import):
+            assert not any(a.name.startswith("kedro_airflow_k8s") for a in node.names), path.name
+
+
+SPEC: dict[str, Any] = {
+    "dag": {
+        "dag_id": "demo.__default__.local",
+        "description": "d",
+        "doc_md": "doc",
+        "schedule": None,
+        "start_date": [2024, 5, 6],
+        "max_active_runs": 1,
+        "default_args": {"owner": "me", "retries": 2, "retry_delay_seconds": 60},
+        "tags": ["t1"],
+    },
+    "pod": {
+        "image": "img:1",
+        "image_pull_policy": "Always",
+        "namespace": "ns",
+        "startup_timeout_seconds": 30,
+        "service_account_name": None,
+        "kubernetes_conn_id": None,
+        "image_pull_secrets": [],
+        "secrets": [],
+        "env_vars": {"FROM_VAR": {"jinja": "{{ var.value.FROM_VAR }}"}},
+    },
+    "profiles": {
+        "p": {
+            "requests": {"cpu": "1"},
+            "limits": {},
+            "node_selector": {},
+            "labels": {"team": "x"},
+            "annotations": {"note": "{{ 7 * 7 }} stays\n"},
+            "tolerations": [],
+            "affinity": {},
+        }
+    },
+    "task_groups": [["outer"], ["outer", "inner"]],
+    "tasks": [
+        {
+            "task_id": "a",
+            "full_task_id": "outer.a",
+            "group": ["outer"],
+            "pod_name": "a",
+            "kind": "pod",
+            "nodes": ["outer.a"],
+            "profile": "p",
+            "arguments": ["kedro", "run", "--nodes", "{{ not rendered }}.json"],
+            "upstream": [],
+        },
+        {
+            "task_id": "b",
+            "full_task_id": "outer.inner.b",
+            "group": ["outer", "inner"],
+            "pod_name": "b",
+            "kind": "pod",
+            "nodes": ["outer.inner.b"],
+            "profile": None,
+            "arguments": ["kedro", "run", "--nodes", "outer.inner.b"],
+            "upstream": ["outer.a"],
+        },
+    ],
+    "final_task_id": "pipeline_complete",
+}
+
+
+@pytest.fixture(scope="module")
+def builder() -> Any:
+    namespace: dict[str, Any] = {}
+    exec(compile(runtime_source("dag_builder"), "dag_builder.py", "exec"), namespace)
+    return SimpleNamespace(**namespace)
+
+
+def test_builds_groups_tasks_and_final_task(builder: Any) -> None:
+    import datetime
+
+    dag = builder.build_dag(copy.deepcopy(SPEC))
+    assert dag.dag_id == "demo.__default__.local"
+    assert dag.start_date == datetime.datetime(2024, 5, 6, tzinfo=datetime.timezone.utc)
+    assert dag.default_args["retry_delay"] == datetime.timedelta(seconds=60)
+    assert set(dag.task_dict) == {"outer.a", "outer.inner.b", "pipeline_complete"}
+    assert dag.get_task("outer.inner.b").upstream_task_ids == {"outer.a"}
+    assert dag.get_task("pipeline_complete").upstream_task_ids == {"outer.inner.b"}
+    assert dag.task_group.get_child_by_label("outer").get_child_by_label("inner").group_id == "outer.inner"
+
+
+def test_only_marked_values_are_templates(builder: Any, tmp_path: Path) -> None:
+    dag = builder.build_dag(copy.deepcopy(SPEC))
+    task = dag.get_task("outer.a")
+    ti = SimpleNamespace(dag_id=dag.dag_id, task_id=task.task_id, run_id="r", try_number=1, map_index=-1)
+    context = {"ti": ti, "task_instance": ti, "run_id": "r", "dag": dag,
+               "var": {"value": SimpleNamespace(FROM_VAR="from-variable")}}
+    task.render_template_fields(context)
+    assert task.arguments == ["kedro", "run", "--nodes", "{{ not rendered }}.json"]
+    assert task.annotations == {"note": "{{ 7 * 7 }} stays\n"}
+    assert {e.name: e.value for e in task.env_vars} == {"FROM_VAR": "from-variable"}
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(DUMMY_KUBECONFIG)
+    task.config_file = str(kubeconfig)
+    pod = task.build_pod_request_obj(context)
+    assert pod.spec.containers[0].resources.requests == {"cpu": "1"}
+    assert pod.metadata.labels["team"] == "x"
+
+
+def test_untemplated_wraps_plain_strings_only(builder: Any) -> None:
+    value = builder.untemplated({"a": "x", "b": ["y", 1], "c": {"jinja": "{{ ds }}"}})
+    assert value["a"].value == "x"
+    assert value["b"][0].value == "y" and value["b"][1] == 1
+    assert value["c"] == "{{ ds }}"

@@ -1,0 +1,138 @@
+"""The ``kedro airflow-k8s`` commands as a user runs them: the real ``kedro`` executable in a
+copy of the bundled example project."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import copy_example, kedro
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_example(tmp_path_factory.mktemp("cli"))
+
+
+def _config(project: Path) -> Path:
+    return project / "conf" / "base" / "airflow-k8s.yaml"
+
+
+def _assert_clean_error(done: object, message: str) -> None:
+    out = done.stdout + done.stderr  # type: ignore[attr-defined]
+    assert done.returncode != 0  # type: ignore[attr-defined]
+    assert "Traceback" not in out
+    error_lines = [line for line in out.splitlines() if line.startswith("Error: ")]
+    assert error_lines == [f"Error: {message}"], out[-2000:]
+
+
+def test_group_help_lists_options_and_commands(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "--help")
+    assert done.returncode == 0, done.stderr
+    for text in ("-e, --env", "-p, --pipeline", "compile"):
+        assert text in done.stdout
+
+
+def test_compile_writes_one_file_per_pipeline_and_prints_paths(project: Path, tmp_path: Path) -> None:
+    done = kedro(project, "airflow-k8s", "-p", "data_processing,data_science", "compile", "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = [line for line in done.stdout.splitlines() if line.startswith(str(tmp_path))]
+    assert printed == [
+        str(tmp_path / "spaceflights_data_processing_local.py"),
+        str(tmp_path / "spaceflights_data_science_local.py"),
+    ]
+    for path in printed:
+        ast.parse(Path(path).read_text())
+    assert "DAG spaceflights.data_processing.local: 2 pod tasks" in done.stderr
+
+
+def test_compile_defaults_to_the_project_dag_folder_and_env(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "compile", "--image", "other:2", env={"KEDRO_ENV": "local"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    written = project / "dag" / "spaceflights___default___local.py"
+    assert done.stdout.strip().splitlines()[-1] == str(written)
+    assert "'image': 'other:2'" in written.read_text()
+
+
+def test_env_overlays_base_key_by_key(project: Path, tmp_path: Path) -> None:
+    prod = project / "conf" / "prod"
+    prod.mkdir(exist_ok=True)
+    (prod / "airflow-k8s.yaml").write_text("run_config:\n  image: prod-image:7\n")
+    done = kedro(project, "airflow-k8s", "-e", "prod", "compile", "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (tmp_path / "spaceflights___default___prod.py").read_text()
+    assert "'image': 'prod-image:7'" in text
+    assert "'namespace': 'kedro'" in text  # kept from base
+    assert "'nvidia.com/gpu': '1'" in text  # nested resources kept from base
+
+
+def test_kedro_config_values_come_from_the_environment(project: Path, tmp_path: Path) -> None:
+    done = kedro(
+        project, "airflow-k8s", "compile", "-o", str(tmp_path),
+        env={"KEDRO_CONFIG_COMMIT_ID": "feedbeef"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "'image': 'spaceflights:feedbeef'" in (tmp_path / "spaceflights___default___local.py").read_text()
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "run_config:\n  image: x\n  namespce: a\n",
+            "airflow-k8s config: run_config.namespce: unknown key; did you mean 'namespace'?",
+        ),
+        (
+            "run_config:\n  image: x\n  startup_time: soon\n",
+            "airflow-k8s config: run_config.startup_time: input should be a valid integer (got 'soon')",
+        ),
+        (
+            "run_config:\n  image: x\n  resources:\n    gpu:\n      limits: {cpu: lots}\n",
+            "airflow-k8s config: run_config.resources.gpu.limits: 'lots' is not a Kubernetes quantity "
+            "(examples: 500m, 2, 1.5, 512Mi, 4Gi)",
+        ),
+        (
+            "run_config:\n  image: x:${commit_id|dirty}\n",
+            "airflow-k8s config: run_config.image: ${commit_id|dirty} is the old syntax; write "
+            "${kedro_config:commit_id,dirty} (reads KEDRO_CONFIG_COMMIT_ID)",
+        ),
+        (
+            "run_config:\n  image: x:${kedro_config:google_project_id}\n",
+            "airflow-k8s config: run_config.image: ${kedro_config:google_project_id} needs the "
+            "environment variable "
+            "KEDRO_CONFIG_GOOGLE_PROJECT_ID; set it or give a default: "
+            "${kedro_config:google_project_id,<default>}",
+        ),
+        (
+            "run_config:\n  resources: {__default__: {}, high_memory: {}, gpu: {}}\n",
+            "airflow-k8s config: run_config.image: no image to run the nodes in; set it or pass --image",
+        ),
+    ],
+    ids=["typo", "type", "quantity", "legacy-syntax", "unset-variable", "no-image"],
+)
+def test_bad_config_is_one_clean_line_and_keeps_earlier_output(
+    project: Path, tmp_path: Path, yaml_text: str, message: str
+) -> None:
+    config = _config(project)
+    original = config.read_text()
+    out_dir = tmp_path / "dags"
+    out_dir.mkdir()
+    earlier = out_dir / "spaceflights___default___local.py"
+    earlier.write_text("# an earlier DAG\n")
+    config.write_text(yaml_text)
+    try:
+        done = kedro(project, "airflow-k8s", "compile", "-o", str(out_dir))
+    finally:
+        config.write_text(original)
+    _assert_clean_error(done, message)
+    assert earlier.read_text() == "# an earlier DAG\n"
+    assert sorted(p.name for p in out_dir.iterdir()) == [earlier.name]
+
+
+def test_unknown_pipeline_is_a_clean_error(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "-p", "nope", "compile")
+    _assert_clean_error(
+        done, "pipeline 'nope' is not registered (known: __default__, data_processing, data_science)"
+    )
