@@ -47,7 +47,9 @@ def copy_example(target: Path, *, git: bool = True) -> Path:
     return project
 
 
-def kedro(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def kedro(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real ``kedro`` command of this virtualenv inside ``project``."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEDRO_")}
     full_env.update({"KEDRO_DISABLE_TELEMETRY": "true", **(env or {})})

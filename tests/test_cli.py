@@ -35,8 +35,12 @@ def test_group_help_lists_options_and_commands(project: Path) -> None:
         assert text in done.stdout
 
 
-def test_compile_writes_one_file_per_pipeline_and_prints_paths(project: Path, tmp_path: Path) -> None:
-    done = kedro(project, "airflow-k8s", "-p", "data_processing,data_science", "compile", "-o", str(tmp_path))
+def test_compile_writes_one_file_per_pipeline_and_prints_paths(
+    project: Path, tmp_path: Path
+) -> None:
+    done = kedro(
+        project, "airflow-k8s", "-p", "data_processing,data_science", "compile", "-o", str(tmp_path)
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     printed = [line for line in done.stdout.splitlines() if line.startswith(str(tmp_path))]
     assert printed == [
@@ -45,11 +49,14 @@ def test_compile_writes_one_file_per_pipeline_and_prints_paths(project: Path, tm
     ]
     for path in printed:
         ast.parse(Path(path).read_text())
-    assert "DAG spaceflights.data_processing.local: 2 pod tasks" in done.stderr
+    assert "DAG spaceflights.data_processing.local\n" in done.stderr
+    assert "pipeline 'data_processing': 2 tasks (0 spark) from 3 nodes" in done.stderr
 
 
 def test_compile_defaults_to_the_project_dag_folder_and_env(project: Path) -> None:
-    done = kedro(project, "airflow-k8s", "compile", "--image", "other:2", env={"KEDRO_ENV": "local"})
+    done = kedro(
+        project, "airflow-k8s", "compile", "--image", "other:2", env={"KEDRO_ENV": "local"}
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     written = project / "dag" / "spaceflights___default___local.py"
     assert done.stdout.strip().splitlines()[-1] == str(written)
@@ -70,11 +77,18 @@ def test_env_overlays_base_key_by_key(project: Path, tmp_path: Path) -> None:
 
 def test_kedro_config_values_come_from_the_environment(project: Path, tmp_path: Path) -> None:
     done = kedro(
-        project, "airflow-k8s", "compile", "-o", str(tmp_path),
+        project,
+        "airflow-k8s",
+        "compile",
+        "-o",
+        str(tmp_path),
         env={"KEDRO_CONFIG_COMMIT_ID": "feedbeef"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "'image': 'spaceflights:feedbeef'" in (tmp_path / "spaceflights___default___local.py").read_text()
+    assert (
+        "'image': 'spaceflights:feedbeef'"
+        in (tmp_path / "spaceflights___default___local.py").read_text()
+    )
 
 
 @pytest.mark.parametrize(
@@ -86,12 +100,13 @@ def test_kedro_config_values_come_from_the_environment(project: Path, tmp_path: 
         ),
         (
             "run_config:\n  image: x\n  startup_time: soon\n",
-            "airflow-k8s config: run_config.startup_time: input should be a valid integer (got 'soon')",
+            "airflow-k8s config: run_config.startup_time: input should be a valid integer "
+            "(got 'soon')",
         ),
         (
             "run_config:\n  image: x\n  resources:\n    gpu:\n      limits: {cpu: lots}\n",
-            "airflow-k8s config: run_config.resources.gpu.limits: 'lots' is not a Kubernetes quantity "
-            "(examples: 500m, 2, 1.5, 512Mi, 4Gi)",
+            "airflow-k8s config: run_config.resources.gpu.limits: 'lots' is not a Kubernetes "
+            "quantity (examples: 500m, 2, 1.5, 512Mi, 4Gi)",
         ),
         (
             "run_config:\n  image: x:${commit_id|dirty}\n",
@@ -107,7 +122,8 @@ def test_kedro_config_values_come_from_the_environment(project: Path, tmp_path: 
         ),
         (
             "run_config:\n  resources: {__default__: {}, high_memory: {}, gpu: {}}\n",
-            "airflow-k8s config: run_config.image: no image to run the nodes in; set it or pass --image",
+            "airflow-k8s config: run_config.image: no image to run the nodes in; set it or pass "
+            "--image",
         ),
     ],
     ids=["typo", "type", "quantity", "legacy-syntax", "unset-variable", "no-image"],
@@ -134,5 +150,59 @@ def test_bad_config_is_one_clean_line_and_keeps_earlier_output(
 def test_unknown_pipeline_is_a_clean_error(project: Path) -> None:
     done = kedro(project, "airflow-k8s", "-p", "nope", "compile")
     _assert_clean_error(
-        done, "pipeline 'nope' is not registered (known: __default__, data_processing, data_science)"
+        done,
+        "pipeline 'nope' is not registered (known: __default__, data_processing, data_science)",
     )
+
+
+QUIET = {
+    "KEDRO_LOGGING_CONFIG": str(
+        Path(__file__).resolve().parents[1] / "scripts" / "quiet-logging.yml"
+    )
+}
+
+
+def test_explain_prints_the_plan_and_writes_nothing(project: Path, tmp_path: Path) -> None:
+    import json
+
+    done = kedro(
+        project, "airflow-k8s", "compile", "--explain", "json", "-o", str(tmp_path), env=QUIET
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    plan = json.loads(done.stdout)
+    assert plan["pipeline"] == "__default__"
+    assert [t["full_task_id"] for t in plan["tasks"]][:2] == [
+        "preprocessing",
+        "create_model_input_table_node",
+    ]
+    assert list(tmp_path.iterdir()) == []
+    mermaid = kedro(project, "airflow-k8s", "compile", "--explain", "mermaid", env=QUIET)
+    assert mermaid.returncode == 0 and mermaid.stdout.startswith("flowchart")
+    table = kedro(project, "airflow-k8s", "compile", "--explain", env=QUIET)
+    assert table.stdout.startswith("TASK")
+    assert "pipeline '__default__': 8 tasks (0 spark) from 9 nodes" in table.stdout
+
+
+def test_in_memory_data_across_pods_fails_unless_grouped_by_memory(
+    project: Path, tmp_path: Path
+) -> None:
+    catalog = project / "conf" / "base" / "catalog.yml"
+    original = catalog.read_text()
+    entry = original.index("model_input_table:")
+    end = original.index("\n\n", entry)
+    catalog.write_text(original[:entry] + original[end + 2 :])
+    try:
+        failed = kedro(project, "airflow-k8s", "compile", "-o", str(tmp_path), env=QUIET)
+        grouped = kedro(
+            project, "airflow-k8s", "compile", "--group-by", "memory", "--explain", env=QUIET
+        )
+    finally:
+        catalog.write_text(original)
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    message = [line for line in failed.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(message) == 1
+    assert "model_input_table" in message[0] and "create_model_input_table_node" in message[0]
+    assert list(tmp_path.iterdir()) == []
+    assert grouped.returncode == 0, grouped.stderr[-2000:]
+    assert "create_model_input_table_node" in grouped.stdout
+    assert "from 9 nodes" in grouped.stdout

@@ -21,6 +21,10 @@ def test_every_key_is_in_the_reference() -> None:
 
     text = config_reference()
     for value in vars(models).values():
-        if isinstance(value, type) and issubclass(value, BaseModel) and value.__module__ == models.__name__:
+        if (
+            isinstance(value, type)
+            and issubclass(value, BaseModel)
+            and value.__module__ == models.__name__
+        ):
             for name, field in value.model_fields.items():
                 assert f"| `{field.alias or name}` |" in text, (value.__name__, name)

@@ -28,7 +28,10 @@ def test_pipelines_and_nodes(loaded: Any) -> None:
     train = nodes["active_modelling_pipeline.train_model_node"]
     assert train.namespace == "active_modelling_pipeline"
     assert train.tags == ("resources.gpu",)
-    assert train.inputs == ("active_modelling_pipeline.X_train", "active_modelling_pipeline.y_train")
+    assert train.inputs == (
+        "active_modelling_pipeline.X_train",
+        "active_modelling_pipeline.y_train",
+    )
     assert train.func == "spaceflights.pipelines.data_science.nodes.train_model"
     assert nodes["preprocess_companies_node"].tags == ("airflow.preprocessing",)
     assert [n.name for n in snapshot.pipelines["data_processing"].nodes][-1] == (
@@ -39,7 +42,9 @@ def test_pipelines_and_nodes(loaded: Any) -> None:
 def test_project_facts(loaded: Any) -> None:
     snapshot = loaded.snapshot
     assert (snapshot.project_name, snapshot.package_name, snapshot.env) == (
-        "Spaceflights", "spaceflights", "local",
+        "Spaceflights",
+        "spaceflights",
+        "local",
     )
     assert snapshot.kedro_version.startswith("1.")
     assert snapshot.commit_sha is not None and len(snapshot.commit_sha) == 40
@@ -53,7 +58,9 @@ def test_dataset_kinds(loaded: Any) -> None:
     assert datasets["companies"].type == "pandas.CSVDataset"
     x_train = datasets["active_modelling_pipeline.X_train"]
     assert (x_train.source, x_train.type, x_train.pattern) == (
-        DatasetSource.FACTORY, "pickle.PickleDataset", "{namespace}.X_train",
+        DatasetSource.FACTORY,
+        "pickle.PickleDataset",
+        "{namespace}.X_train",
     )
     assert datasets["params:active_modelling_pipeline.model_options"].source is DatasetSource.PARAMS
     assert not any(d.is_memory for d in datasets.values())
@@ -75,13 +82,18 @@ def test_describe_datasets_without_instantiating() -> None:
     }
     found = describe_datasets(["a", "x_spark", "m", "free", "parameters"], catalog)
     assert found["a"].type == "pandas.CSVDataset"
-    assert (found["x_spark"].source, found["x_spark"].type) == (DatasetSource.FACTORY, "spark.SparkDataset")
+    assert (found["x_spark"].source, found["x_spark"].type) == (
+        DatasetSource.FACTORY,
+        "spark.SparkDataset",
+    )
     assert found["m"].is_memory
     assert found["free"].source is DatasetSource.NONE and found["free"].is_memory
     assert found["parameters"].source is DatasetSource.PARAMS
 
 
-def test_annotations_are_qualified_without_importing_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_annotations_are_qualified_without_importing_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "spark_nodes.py").write_text(
         textwrap.dedent(
             """

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,14 @@ class CliContext:
     project_path: Path
     env: str
     pipelines: tuple[str, ...]
+
+
+def _load(obj: CliContext) -> Any:
+    """Load the project; what Kedro prints meanwhile goes to stderr, stdout carries results."""
+    from kedro_airflow_k8s import stages
+
+    with contextlib.redirect_stdout(sys.stderr):
+        return stages.load(obj.project_path, obj.env, obj.pipelines)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -66,19 +76,50 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str) -> None:
     default=None,
     help="Folder to write the DAG files to  [default: <project>/dag].",
 )
-@click.option("-i", "--image", default=None, help="Image of the node pods (overrides run_config.image).")
+@click.option(
+    "-i", "--image", default=None, help="Image of the node pods (overrides run_config.image)."
+)
+@click.option(
+    "--group-by",
+    type=click.Choice(["none", "memory", "namespace"]),
+    default=None,
+    help="Extra fusion of nodes into tasks (overrides run_config.group_by).",
+)
+@click.option(
+    "--explain",
+    type=click.Choice(["table", "json", "mermaid"]),
+    is_flag=False,
+    flag_value="table",
+    default=None,
+    help="Print the task plan (table, json or mermaid) instead of writing DAG files.",
+)
 @click.pass_obj
-def compile(obj: CliContext, output: Path | None, image: str | None) -> None:  # noqa: A001
+def compile(
+    obj: CliContext,
+    output: Path | None,
+    image: str | None,
+    group_by: str | None,
+    explain: str | None,
+) -> None:
     """Create an Airflow DAG file for each selected pipeline."""
     from kedro_airflow_k8s import stages
+    from kedro_airflow_k8s.plan import explain as explain_plan
 
-    loaded = stages.load(obj.project_path, obj.env, obj.pipelines)
+    loaded = _load(obj)
+    if explain:
+        for name in obj.pipelines:
+            click.echo(
+                explain_plan(stages.plan_pipeline(loaded, name, group_by), explain), nl=False
+            )
+        return
     target = output if output is not None else obj.project_path / "dag"
-    for name in obj.pipelines:
-        compiled = stages.compile_pipeline(loaded, name, image=image)
-        path = stages.write_dag(compiled, target)
+    compiled = [
+        stages.compile_pipeline(loaded, n, image=image, group_by=group_by) for n in obj.pipelines
+    ]
+    for one in compiled:  # every pipeline compiled before any file is written
+        path = stages.write_dag(one, target)
         click.echo(str(path))
-        click.echo(stages.summary(compiled), err=True)
+        click.echo(stages.summary(one), err=True)
 
 
 def main(args: list[str] | None = None) -> Any:  # pragma: no cover - convenience entry

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import typing
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -51,7 +52,12 @@ def load_project(
 
     metadata = bootstrap_project(project_path)
     git = GitInfo(project_path)
-    with KedroSession.create(project_path=project_path, env=env) as session:
+    with (
+        warnings.catch_warnings(),
+        KedroSession.create(project_path=project_path, env=env) as session,
+    ):
+        # Kedro's own use of an OmegaConf API deprecated upstream: nothing a user can act on.
+        warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
         context: Any = session.load_context()  # type: ignore[attr-defined]
         loader = context.config_loader
         config = parse_config(read_raw_config(loader, git.fallbacks()))
@@ -110,11 +116,15 @@ def _catalog_config(loader: Any) -> dict[str, Any]:
 # --- datasets ------------------------------------------------------------------------------------
 
 
-def describe_datasets(names: Iterable[str], catalog_config: Mapping[str, Any]) -> dict[str, DatasetSpec]:
+def describe_datasets(
+    names: Iterable[str], catalog_config: Mapping[str, Any]
+) -> dict[str, DatasetSpec]:
     """Say for each dataset name whether and how the catalog config defines it."""
     from kedro.io.catalog_config_resolver import CatalogConfigResolver
 
-    entries = {k: v for k, v in catalog_config.items() if isinstance(v, Mapping) and not k.startswith("_")}
+    entries = {
+        k: v for k, v in catalog_config.items() if isinstance(v, Mapping) and not k.startswith("_")
+    }
     types_only = {k: {"type": v.get("type")} for k, v in entries.items()}
     resolver = CatalogConfigResolver(config=types_only, default_runtime_patterns={})
     result: dict[str, DatasetSpec] = {}
@@ -124,7 +134,9 @@ def describe_datasets(names: Iterable[str], catalog_config: Mapping[str, Any]) -
         elif name in entries and "{" not in name:
             result[name] = DatasetSpec(name, DatasetSource.ENTRY, _type_name(entries[name]))
         else:
-            pattern = resolver.match_dataset_pattern(name) or resolver.match_user_catch_all_pattern(name)
+            pattern = resolver.match_dataset_pattern(name) or resolver.match_user_catch_all_pattern(
+                name
+            )
             if pattern is None:
                 result[name] = DatasetSpec(name, DatasetSource.NONE)
             else:
@@ -143,7 +155,7 @@ def _type_name(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-# --- function annotations --------------------------------------------------------------------------
+# --- function annotations ------------------------------------------------------------------------
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
@@ -159,7 +171,7 @@ def describe_annotations(func: Callable[..., Any]) -> tuple[tuple[str, str], ...
         target = target.func
     target = inspect.unwrap(target)
     if not (inspect.isfunction(target) or inspect.ismethod(target)):
-        target = getattr(target, "__call__", target)  # a callable object
+        target = type(target).__call__  # a callable object: its __call__ method
     raw = getattr(target, "__annotations__", None) or {}
     namespace = getattr(target, "__globals__", {}) or {}
     imported = _module_imports(getattr(target, "__module__", None))
@@ -222,7 +234,7 @@ def _qualify_name(dotted: str, namespace: Mapping[str, Any], imported: Mapping[s
     return f"{base}.{rest}" if rest else base
 
 
-# --- git -------------------------------------------------------------------------------------------
+# --- git -----------------------------------------------------------------------------------------
 
 
 class GitInfo:

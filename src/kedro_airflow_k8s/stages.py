@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_airflow_k8s.config.models import RunConfig
-from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan
+from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, format_table
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
 from kedro_airflow_k8s.ship import write_local_atomic
@@ -28,6 +28,12 @@ def load(project_path: Path, env: str, pipelines: tuple[str, ...]) -> LoadedProj
     return load_project(project_path, env, pipelines)
 
 
+def plan_pipeline(loaded: LoadedProject, pipeline: str, group_by: str | None = None) -> TaskPlan:
+    snapshot, run_config = loaded.snapshot, loaded.config.run_config
+    options = plan_options(run_config, group_by)
+    return build_plan(snapshot.pipelines[pipeline], snapshot.datasets, options)
+
+
 def plan_options(run_config: RunConfig, group_by: str | None = None) -> PlanOptions:
     tags = run_config.node_tags
     return PlanOptions(
@@ -38,6 +44,7 @@ def plan_options(run_config: RunConfig, group_by: str | None = None) -> PlanOpti
         spark_tag=tags.pyspark,
         group_by=GroupBy(group_by or run_config.group_by),
         group_spark_nodes=run_config.group_spark_nodes,
+        detect_spark=run_config.detect_spark,
         namespace_task_groups=run_config.namespace_task_groups,
         resource_profiles=frozenset(run_config.resources),
         pod_templates=frozenset(run_config.kubernetes_pod_templates),
@@ -53,9 +60,7 @@ def compile_pipeline(
     group_by: str | None = None,
 ) -> CompiledDag:
     snapshot, run_config = loaded.snapshot, loaded.config.run_config
-    plan = build_plan(
-        snapshot.pipelines[pipeline], snapshot.datasets, plan_options(run_config, group_by)
-    )
+    plan = plan_pipeline(loaded, pipeline, group_by)
     context = DagContext(
         project_name=snapshot.project_name,
         package_name=snapshot.package_name,
@@ -73,14 +78,5 @@ def write_dag(compiled: CompiledDag, folder: Path) -> Path:
 
 
 def summary(compiled: CompiledDag) -> str:
-    """A short human summary of what the DAG runs."""
-    rows = [("task", "pod", "nodes", "profile")]
-    for task in compiled.plan.tasks:
-        rows.append(
-            (task.full_task_id, task.pod_name, ",".join(task.nodes), task.resource_profile or "-")
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [f"DAG {compiled.dag_id}: {len(compiled.plan.tasks)} pod tasks"]
-    for row in rows:
-        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  " + row[3])
-    return "\n".join(lines)
+    """What the DAG runs: its id and the plan table (tasks, nodes, kind, profile, template)."""
+    return f"DAG {compiled.dag_id}\n{format_table(compiled.plan)}"

@@ -72,6 +72,7 @@ DEFAULT_RUN_CONFIG = {
     "node_tags": DEFAULT_NODE_TAGS,
     "group_by": "none",
     "group_spark_nodes": True,
+    "detect_spark": True,
     "namespace_task_groups": True,
 }
 
@@ -307,6 +308,7 @@ run_config:
     pyspark: spark-node
   group_by: memory
   group_spark_nodes: false
+  detect_spark: false
   namespace_task_groups: false
 """
 )
@@ -435,6 +437,7 @@ def test_full_document_sets_every_key():
     }
     assert run.group_by == "memory"
     assert run.group_spark_nodes is False
+    assert run.detect_spark is False
     assert run.namespace_task_groups is False
 
 
@@ -668,7 +671,7 @@ ERRORS = [
         "image_pull_secrets, service_account_name, kubernetes_conn_id, owner, retries, "
         "retry_delay, failure_handlers, volume, secrets, macro_params, variables_params, "
         "env_vars, resources, external_dependencies, authentication, kubernetes_pod_templates, "
-        "spark, node_tags, group_by, group_spark_nodes, namespace_task_groups",
+        "spark, node_tags, group_by, group_spark_nodes, detect_spark, namespace_task_groups",
     ),
     (
         "nested",

@@ -98,9 +98,7 @@ def test_dependencies_match_the_kedro_pipeline(example_dag: Any, kedro_pipeline:
         for i in n.inputs
         if i in producer and task_of[producer[i]] != task_of[n.name]
     }
-    actual = {
-        (up, t.task_id) for t in _pod_tasks(example_dag) for up in t.upstream_task_ids
-    }
+    actual = {(up, t.task_id) for t in _pod_tasks(example_dag) for up in t.upstream_task_ids}
     assert actual == expected
 
 
@@ -128,7 +126,14 @@ def test_pod_runs_kedro_with_the_image_entrypoint_kept(pods: dict[str, dict[str,
     container = pod["spec"]["containers"][0]
     assert container.get("command") in (None, [])
     assert container["args"] == [
-        "kedro", "run", "--env", "local", "--pipelines", "__default__", "--nodes", node,
+        "kedro",
+        "run",
+        "--env",
+        "local",
+        "--pipelines",
+        "__default__",
+        "--nodes",
+        node,
     ]
     assert re.fullmatch(r"spaceflights:[0-9a-f]{40}", container["image"])
     assert container["imagePullPolicy"] == "IfNotPresent"

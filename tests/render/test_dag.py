@@ -19,7 +19,9 @@ from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, NodeSpec, Pip
 CONTEXT = DagContext("Demo", "demo", "__default__", "local", "abc123")
 
 
-def _chain(names: list[str], tags: list[tuple[str, ...]] | None = None) -> tuple[PipelineSpec, dict[str, DatasetSpec]]:
+def _chain(
+    names: list[str], tags: list[tuple[str, ...]] | None = None
+) -> tuple[PipelineSpec, dict[str, DatasetSpec]]:
     nodes = []
     for i, name in enumerate(names):
         nodes.append(
@@ -30,11 +32,16 @@ def _chain(names: list[str], tags: list[tuple[str, ...]] | None = None) -> tuple
                 tags=(tags[i] if tags else ()),
             )
         )
-    datasets = {f"d{i}": DatasetSpec(f"d{i}", DatasetSource.ENTRY, "pickle.PickleDataset") for i in range(len(names) + 1)}
+    datasets = {
+        f"d{i}": DatasetSpec(f"d{i}", DatasetSource.ENTRY, "pickle.PickleDataset")
+        for i in range(len(names) + 1)
+    }
     return PipelineSpec("__default__", tuple(nodes)), datasets
 
 
-def _render(config: dict[str, Any], names: list[str], context: DagContext = CONTEXT) -> tuple[dict[str, Any], str]:
+def _render(
+    config: dict[str, Any], names: list[str], context: DagContext = CONTEXT
+) -> tuple[dict[str, Any], str]:
     run_config = parse_config(config).run_config
     pipeline, datasets = _chain(names)
     options = PlanOptions(resource_profiles=frozenset(run_config.resources))
@@ -88,7 +95,14 @@ def test_spec_of_a_chain() -> None:
     assert [t["task_id"] for t in tasks] == ["first", "second"]
     assert tasks[1]["upstream"] == ["first"]
     assert tasks[1]["arguments"] == [
-        "kedro", "run", "--env", "local", "--pipelines", "__default__", "--nodes", "second",
+        "kedro",
+        "run",
+        "--env",
+        "local",
+        "--pipelines",
+        "__default__",
+        "--nodes",
+        "second",
     ]
     assert spec["final_task_id"] == "pipeline_complete"
     assert spec["dag"]["dag_id"] == "demo.__default__.local"
@@ -135,7 +149,9 @@ def test_env_vars_come_from_airflow_variables_as_templates() -> None:
         ("démo", "p", "e", "d_mo.p.e_"),
     ],
 )
-def test_dag_ids_are_valid_and_keep_inputs_apart(run_name: str, pipeline: str, env: str, expected: str) -> None:
+def test_dag_ids_are_valid_and_keep_inputs_apart(
+    run_name: str, pipeline: str, env: str, expected: str
+) -> None:
     dag_id = dag_id_for(run_name, pipeline, env)
     assert dag_id.startswith(expected)
     assert all(c.isascii() and (c.isalnum() or c in "_.-") for c in dag_id)
@@ -153,8 +169,22 @@ def test_long_tags_are_cut_to_airflows_limit() -> None:
 
 
 NASTY = st.sampled_from(
-    ["'", '"', "'''", '"""', "\\", "\n", "{{ conn.x.password }}", "{% raw %}", "#", "\r\n", "\x00",
-     "'); __import__('os').system('id'); ('", "\u2028", "é"]
+    [
+        "'",
+        '"',
+        "'''",
+        '"""',
+        "\\",
+        "\n",
+        "{{ conn.x.password }}",
+        "{% raw %}",
+        "#",
+        "\r\n",
+        "\x00",
+        "'); __import__('os').system('id'); ('",
+        "\u2028",
+        "é",
+    ]
 )
 FREE_TEXT = st.lists(NASTY | st.text(max_size=12), min_size=1, max_size=4).map("".join)
 
@@ -170,7 +200,13 @@ FREE_TEXT = st.lists(NASTY | st.text(max_size=12), min_size=1, max_size=4).map("
 )
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_strings_leave_the_generated_code_unchanged(
-    names: list[str], description: str, run_name: str, experiment: str, annotation: str, pipeline: str, env: str
+    names: list[str],
+    description: str,
+    run_name: str,
+    experiment: str,
+    annotation: str,
+    pipeline: str,
+    env: str,
 ) -> None:
     config = {
         "run_config": {
@@ -181,7 +217,13 @@ def test_any_strings_leave_the_generated_code_unchanged(
             "resources": {"__default__": {"annotations": {"example.com/note": annotation}}},
         }
     }
-    context = DagContext(project_name=description, package_name="p", pipeline=pipeline, env=env, commit_sha=annotation)
+    context = DagContext(
+        project_name=description,
+        package_name="p",
+        pipeline=pipeline,
+        env=env,
+        commit_sha=annotation,
+    )
     spec, source = _render(config, names, context)
     compile(source, "<generated>", "exec")
     dumps, value = _code_outside_spec(source)

@@ -41,8 +41,10 @@ scalars = (
 )
 data = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=5)
-    | st.dictionaries(st.text() | st.sampled_from(NASTY), children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text() | st.sampled_from(NASTY), children, max_size=5)
+    ),
     max_leaves=30,
 )
 

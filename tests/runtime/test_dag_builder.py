@@ -107,15 +107,25 @@ def test_builds_groups_tasks_and_final_task(builder: Any) -> None:
     assert set(dag.task_dict) == {"outer.a", "outer.inner.b", "pipeline_complete"}
     assert dag.get_task("outer.inner.b").upstream_task_ids == {"outer.a"}
     assert dag.get_task("pipeline_complete").upstream_task_ids == {"outer.inner.b"}
-    assert dag.task_group.get_child_by_label("outer").get_child_by_label("inner").group_id == "outer.inner"
+    assert (
+        dag.task_group.get_child_by_label("outer").get_child_by_label("inner").group_id
+        == "outer.inner"
+    )
 
 
 def test_only_marked_values_are_templates(builder: Any, tmp_path: Path) -> None:
     dag = builder.build_dag(copy.deepcopy(SPEC))
     task = dag.get_task("outer.a")
-    ti = SimpleNamespace(dag_id=dag.dag_id, task_id=task.task_id, run_id="r", try_number=1, map_index=-1)
-    context = {"ti": ti, "task_instance": ti, "run_id": "r", "dag": dag,
-               "var": {"value": SimpleNamespace(FROM_VAR="from-variable")}}
+    ti = SimpleNamespace(
+        dag_id=dag.dag_id, task_id=task.task_id, run_id="r", try_number=1, map_index=-1
+    )
+    context = {
+        "ti": ti,
+        "task_instance": ti,
+        "run_id": "r",
+        "dag": dag,
+        "var": {"value": SimpleNamespace(FROM_VAR="from-variable")},
+    }
     task.render_template_fields(context)
     assert task.arguments == ["kedro", "run", "--nodes", "{{ not rendered }}.json"]
     assert task.annotations == {"note": "{{ 7 * 7 }} stays\n"}

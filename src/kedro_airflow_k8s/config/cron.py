@@ -61,9 +61,9 @@ def _check_field(text: str, name: str, low: int, high: int, names: list[str]) ->
             assert v is not None
             if not low <= v <= high:
                 return f"{name} value {v} is outside {low}-{high}"
-        if len(values) == 2 and values[0] is not None and values[1] is not None:
-            if values[0] > values[1]:
-                return f"{name} range {bounds!r} runs backwards"
+        first, last = values[0], values[-1]
+        if first is not None and last is not None and first > last:
+            return f"{name} range {bounds!r} runs backwards"
     return None
 
 

@@ -237,8 +237,10 @@ def _describe(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
         key = str(loc[-1])
         valid = _valid_keys(loc[:-1])
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else (
-            f"; valid keys: {', '.join(valid)}" if valid else ""
+        hint = (
+            f"; did you mean {close[0]!r}?"
+            if close
+            else (f"; valid keys: {', '.join(valid)}" if valid else "")
         )
         return f"unknown key{hint}"
     if kind == "missing":
@@ -249,7 +251,12 @@ def _describe(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
     elif message:
         message = f"{message[0].lower()}{message[1:]}"
     value = error.get("input")
-    if kind.endswith("_type") or kind in ("literal_error", "enum", "greater_than", "greater_than_equal"):
+    if kind.endswith("_type") or kind in (
+        "literal_error",
+        "enum",
+        "greater_than",
+        "greater_than_equal",
+    ):
         shown = repr(value)
         if len(shown) > 60:
             shown = shown[:57] + "..."

@@ -31,8 +31,12 @@ from kedro_airflow_k8s.config.cron import validate_schedule
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_QUANTITY = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[munkMGTPE]|[KMGTPE]i)?$")
-_RESOURCE_NAME = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_QUANTITY = re.compile(
+    r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[munkMGTPE]|[KMGTPE]i)?$"
+)
+_RESOURCE_NAME = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 _TAG_TEXT = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -127,7 +131,12 @@ def _check_resource_name(name: str) -> None:
     close = difflib.get_close_matches(name, _STANDARD_RESOURCES, n=1)
     if "gpu" in name.lower():  # difflib would say 'cpu': wrong advice for a GPU
         close = ["nvidia.com/gpu"]
-    hint = f"did you mean {close[0]!r}?" if close else "use cpu, memory, ephemeral-storage, hugepages-<size> or a prefixed name such as nvidia.com/gpu"
+    hint = (
+        f"did you mean {close[0]!r}?"
+        if close
+        else "use cpu, memory, ephemeral-storage, hugepages-<size> or a prefixed name "
+        "such as nvidia.com/gpu"
+    )
     raise ValueError(f"{name!r} is not a Kubernetes resource name; {hint}")
 
 
@@ -266,8 +275,7 @@ class FailureHandler(ConfigModel):
     )
     message_template: StrictStr = Field(
         DEFAULT_SLACK_TEMPLATE,
-        description="Message text; `{task}`, `{dag}`, `{execution_time}` and `{url}` are "
-        "replaced.",
+        description="Message text; `{task}`, `{dag}`, `{execution_time}` and `{url}` are replaced.",
     )
 
     @field_validator("message_template")
@@ -276,9 +284,8 @@ class FailureHandler(ConfigModel):
         allowed = {"task", "dag", "execution_time", "url"}
         for name in re.findall(r"(?<!\{)\{([^{}]*)\}(?!\})", value):
             if name not in allowed:
-                raise ValueError(
-                    f"unknown placeholder {{{name}}}; use {', '.join('{' + a + '}' for a in sorted(allowed))}"
-                )
+                choices = ", ".join("{" + a + "}" for a in sorted(allowed))
+                raise ValueError(f"unknown placeholder {{{name}}}; use {choices}")
         return value
 
 
@@ -309,7 +316,9 @@ class ExternalDependency(ConfigModel):
     """Another DAG (or one of its tasks) that must finish before this pipeline starts."""
 
     dag_id: StrictStr = Field(description="The DAG to wait for.")
-    task_id: StrictStr | None = Field(None, description="A task of that DAG; the whole DAG if empty.")
+    task_id: StrictStr | None = Field(
+        None, description="A task of that DAG; the whole DAG if empty."
+    )
     timeout: StrictInt = Field(1440, gt=0, description="Minutes to wait before failing.")
     check_existence: StrictBool = Field(
         True, description="Fail at once when the DAG (or task) does not exist."
@@ -358,8 +367,12 @@ class Authentication(ConfigModel):
 class PodTemplate(ConfigModel):
     """A custom pod template for the nodes tagged with its name (or all, `__default__`)."""
 
-    template: StrictStr = Field(description="The pod manifest (YAML) merged under the plugin's settings.")
-    image: StrictStr | None = Field(None, description="Image for these pods instead of run_config.image.")
+    template: StrictStr = Field(
+        description="The pod manifest (YAML) merged under the plugin's settings."
+    )
+    image: StrictStr | None = Field(
+        None, description="Image for these pods instead of run_config.image."
+    )
 
 
 class SparkConfig(ConfigModel):
@@ -509,7 +522,8 @@ class RunConfig(ConfigModel):
     )
     spark: SparkConfig | None = Field(None, description="How spark node groups run.")
     node_tags: NodeTagsConfig = Field(
-        default_factory=lambda: NodeTagsConfig(), description="Tag prefixes the plugin reads on nodes."
+        default_factory=lambda: NodeTagsConfig(),
+        description="Tag prefixes the plugin reads on nodes.",
     )
     group_by: Literal["none", "memory", "namespace"] = Field(
         "none",
@@ -518,6 +532,11 @@ class RunConfig(ConfigModel):
     )
     group_spark_nodes: StrictBool = Field(
         True, description="Fuse connected spark nodes into one spark job."
+    )
+    detect_spark: StrictBool = Field(
+        True,
+        description="Find spark nodes by type hints and catalog types too; when false only the "
+        "`node_tags.pyspark` tag marks them.",
     )
     namespace_task_groups: StrictBool = Field(
         True, description="Show Kedro namespaces as Airflow TaskGroups."
@@ -590,8 +609,7 @@ class RunConfig(ConfigModel):
         for name in value:
             if name in _REMOVED_MACROS:
                 raise ValueError(
-                    f"macro {name!r} does not exist in Airflow 3; use "
-                    f"{_REMOVED_MACROS[name]!r}"
+                    f"macro {name!r} does not exist in Airflow 3; use {_REMOVED_MACROS[name]!r}"
                 )
             if name not in AIRFLOW_MACROS:
                 raise ValueError(
@@ -610,7 +628,9 @@ class PluginConfig(ConfigModel):
         None,
         description="Where Airflow reads DAG files: a local folder, gs:// (gcs://) or s3:// URL.",
     )
-    run_config: RunConfig = Field(default_factory=lambda: RunConfig(), description="How the pipeline runs.")
+    run_config: RunConfig = Field(
+        default_factory=lambda: RunConfig(), description="How the pipeline runs."
+    )
 
     @field_validator("host")
     @classmethod
@@ -618,4 +638,3 @@ class PluginConfig(ConfigModel):
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an http:// or https:// URL")
         return value.rstrip("/") if value else value
-

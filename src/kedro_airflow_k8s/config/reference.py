@@ -31,8 +31,14 @@ def _type_name(annotation: Any) -> str:
     if getattr(annotation, "__name__", None) in ("StrictStr", "str"):
         return "string"
     name = getattr(annotation, "__name__", None) or str(annotation)
-    return {"StrictInt": "integer", "StrictBool": "boolean", "float": "number", "int": "integer",
-            "bool": "boolean", "Any": "any"}.get(name, name)
+    return {
+        "StrictInt": "integer",
+        "StrictBool": "boolean",
+        "float": "number",
+        "int": "integer",
+        "bool": "boolean",
+        "Any": "any",
+    }.get(name, name)
 
 
 def _default(field: Any) -> str:
@@ -64,7 +70,9 @@ def _section(model: type[BaseModel], path: str, lines: list[str]) -> None:
     for name, field in model.model_fields.items():
         key = field.alias or name
         meaning = (field.description or "").replace("|", "\\|")
-        lines.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |")
+        lines.append(
+            f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |"
+        )
         sub = _nested_model(field.annotation)
         if sub is not None:
             origin = typing.get_origin(field.annotation)
@@ -82,7 +90,8 @@ def config_reference() -> str:
         "<!-- Generated from kedro_airflow_k8s.config.models by "
         "`python -m kedro_airflow_k8s.config.reference > docs/configuration.md`. -->",
         "",
-        "`conf/base/airflow-k8s.yaml` (also `.yml` and files under `airflow-k8s/`), overlaid key by "
+        "`conf/base/airflow-k8s.yaml` (also `.yml` and files under `airflow-k8s/`), overlaid "
+        "key by "
         "key by the run environment. Unknown keys are errors.",
         "",
     ]

@@ -80,7 +80,9 @@ def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
         "node_selector": dict(profile.node_selectors),
         "labels": dict(profile.labels),
         "annotations": dict(profile.annotations),
-        "tolerations": [t.model_dump(by_alias=True, exclude_none=True) for t in profile.tolerations],
+        "tolerations": [
+            t.model_dump(by_alias=True, exclude_none=True) for t in profile.tolerations
+        ],
         "affinity": dict(profile.affinity),
     }
 

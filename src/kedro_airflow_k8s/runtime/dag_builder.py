@@ -98,7 +98,9 @@ def build_dag(spec: dict[str, Any]) -> DAG:
     """Create the DAG, its TaskGroups, one task per planned task and the final task."""
     dag_spec = spec["dag"]
     default_args = dict(dag_spec["default_args"])
-    default_args["retry_delay"] = datetime.timedelta(seconds=default_args.pop("retry_delay_seconds"))
+    default_args["retry_delay"] = datetime.timedelta(
+        seconds=default_args.pop("retry_delay_seconds")
+    )
     year, month, day = dag_spec["start_date"]
     dag = DAG(
         dag_id=dag_spec["dag_id"],

@@ -1,0 +1,273 @@
+"""Turn a pipeline into Airflow tasks: the pure task-plan stage (no Kedro session, no I/O).
+
+Steps, each linear in nodes + edges (the task ordering adds a log factor):
+
+1. index the pipeline (producers, data edges, a topological node order);
+2. read each node's traits (group tag, resource profile, pod template, spark);
+3. partition the nodes into tasks (:mod:`~kedro_airflow_k8s.plan.fusion`);
+4. order the tasks topologically, name them, wire their upstream tasks;
+5. refuse in-memory datasets that would cross from one task (pod) to another.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError
+from kedro_airflow_k8s.plan.fusion import NAMESPACE, Partition, partition_nodes, reason_names
+from kedro_airflow_k8s.plan.graph import topological_order
+from kedro_airflow_k8s.plan.index import PipelineIndex, dataset_spec, index_pipeline
+from kedro_airflow_k8s.plan.model import GroupBy, PlannedTask, PlanOptions, TaskKind, TaskPlan
+from kedro_airflow_k8s.plan.task_names import (
+    NameRequest,
+    TaskName,
+    allocate_names,
+    kept_namespace_levels,
+)
+from kedro_airflow_k8s.plan.traits import NodeTraits, TraitReader, asked_or_default
+from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, PipelineSpec
+
+_CROSSINGS_SHOWN = 10
+_CONFLICTS_SHOWN = 3
+
+
+def build_plan(
+    pipeline: PipelineSpec,
+    datasets: Mapping[str, DatasetSpec],
+    options: PlanOptions,
+) -> TaskPlan:
+    """The tasks ``pipeline`` becomes, in a topological order of the task graph.
+
+    Raises :class:`~kedro_airflow_k8s.errors.PlanError` (one line, naming the nodes, tags or
+    datasets involved) when the tags cannot work or in-memory data would cross pods.
+    """
+    with _collector_paused():
+        return _build(pipeline, datasets, options)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while planning.
+
+    Planning allocates many small objects but no reference cycles; the collector's full passes
+    scan the whole heap, which would make planning time grow faster than the pipeline.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(
+    pipeline: PipelineSpec, datasets: Mapping[str, DatasetSpec], options: PlanOptions
+) -> TaskPlan:
+    index = index_pipeline(pipeline)
+    reader = TraitReader(datasets, options)
+    traits = [reader.read(node) for node in index.nodes]
+    memory_edges = _memory_edges(index, datasets)
+    partition = partition_nodes(index, traits, memory_edges, options)
+    successors, predecessors = _task_graph(index, partition)
+    order = topological_order(successors, range(len(successors)))
+    if len(order) != len(successors):  # fusion guarantees an acyclic task graph
+        raise RuntimeError("internal error: the fused task graph has a cycle")
+    facts = [_facts_of(traits, partition, unit, options) for unit in order]
+    names = allocate_names([_name_request(index, fact, options) for fact in facts])
+    full_ids = {unit: name.full_task_id for unit, name in zip(order, names, strict=True)}
+    _refuse_memory_crossings(index, datasets, memory_edges, partition, full_ids, options)
+    position = {unit: i for i, unit in enumerate(order)}
+    tasks = tuple(
+        _planned_task(
+            index,
+            fact,
+            name,
+            [full_ids[u] for u in sorted(predecessors[unit], key=position.__getitem__)],
+            options,
+        )
+        for unit, fact, name in zip(order, facts, names, strict=True)
+    )
+    return TaskPlan(pipeline=pipeline.name, tasks=tasks, warnings=partition.warnings)
+
+
+def _planned_task(
+    index: PipelineIndex,
+    fact: _UnitFacts,
+    name: TaskName,
+    upstream: Sequence[str],
+    options: PlanOptions,
+) -> PlannedTask:
+    return PlannedTask(
+        task_id=name.task_id,
+        pod_name=name.pod_name,
+        kind=TaskKind.SPARK if fact.spark else TaskKind.POD,
+        nodes=tuple(index.nodes[v].name for v in fact.nodes),
+        upstream=tuple(upstream),
+        resource_profile=asked_or_default(fact.profile, options.resource_profiles),
+        pod_template=asked_or_default(fact.template, options.pod_templates),
+        task_group=name.task_group,
+        group=fact.tag_group or fact.fused_namespace,
+        fused_by=reason_names(fact.reasons) if len(fact.nodes) > 1 else (),
+    )
+
+
+def _memory_edges(index: PipelineIndex, datasets: Mapping[str, DatasetSpec]) -> list[bool]:
+    """Per data edge: does it carry data that lives only in the producing process?"""
+    in_memory: dict[str, bool] = {}
+    for dataset in index.producer:
+        spec = dataset_spec(dataset, datasets)
+        in_memory[dataset] = spec.source is not DatasetSource.PARAMS and spec.is_memory
+    return [in_memory[edge.dataset] for edge in index.edges]
+
+
+def _task_graph(
+    index: PipelineIndex, partition: Partition
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Distinct successor and predecessor units of every unit, in data-edge order."""
+    count = len(partition.members)
+    heads: list[dict[int, None]] = [{} for _ in range(count)]
+    tails: list[dict[int, None]] = [{} for _ in range(count)]
+    unit_of = partition.unit_of
+    for edge in index.edges:
+        source, target = unit_of[edge.source], unit_of[edge.target]
+        if source != target:
+            heads[source][target] = None
+            tails[target][source] = None
+    return [list(h) for h in heads], [list(t) for t in tails]
+
+
+class _UnitFacts(NamedTuple):
+    """What one unit (a future task) is made of and asks for."""
+
+    nodes: tuple[int, ...]
+    spark: bool
+    profile: str | None  # asked for by a node; fusion made sure the nodes agree
+    template: str | None
+    tag_group: str | None
+    fused_namespace: str | None  # the top-level namespace a group_by: namespace task is for
+    namespace: tuple[str, ...]  # the namespace all its nodes share
+    reasons: int
+
+
+def _facts_of(
+    traits: Sequence[NodeTraits], partition: Partition, unit: int, options: PlanOptions
+) -> _UnitFacts:
+    members = partition.members[unit]
+    mine = [traits[v] for v in members]
+    reasons = partition.reasons[unit]
+    by_namespace = options.group_by is GroupBy.NAMESPACE and bool(reasons & NAMESPACE)
+    return _UnitFacts(
+        nodes=members,
+        spark=any(t.spark for t in mine),
+        profile=next((t.profile for t in mine if t.profile is not None), None),
+        template=next((t.template for t in mine if t.template is not None), None),
+        tag_group=next((t.group for t in mine if t.group is not None), None),
+        fused_namespace=next((t.namespace[0] for t in mine if t.namespace), None)
+        if by_namespace
+        else None,
+        namespace=_common_namespace([t.namespace for t in mine]),
+        reasons=reasons,
+    )
+
+
+def _common_namespace(namespaces: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
+    common = namespaces[0]
+    for namespace in namespaces[1:]:
+        if namespace[: len(common)] == common:
+            continue
+        depth = 0
+        while depth < min(len(common), len(namespace)) and common[depth] == namespace[depth]:
+            depth += 1
+        common = common[:depth]
+    return common
+
+
+def _name_request(index: PipelineIndex, fact: _UnitFacts, options: PlanOptions) -> NameRequest:
+    """The name a task asks for: its tag group, fused namespace, node, or first node."""
+    if fact.fused_namespace is not None and fact.tag_group is None:
+        return NameRequest(fact.fused_namespace)
+    task_groups = options.namespace_task_groups and options.group_by is not GroupBy.NAMESPACE
+    namespace = fact.namespace if task_groups else ()
+    namespace = namespace[: kept_namespace_levels(namespace)]
+    if fact.tag_group is not None:
+        return NameRequest(fact.tag_group, namespace)
+    first = _local_name(index.nodes[fact.nodes[0]].name, namespace)
+    if len(fact.nodes) == 1:
+        return NameRequest(first, namespace)
+    return NameRequest(f"{'spark' if fact.spark else 'group'}_{first}", namespace)
+
+
+def _local_name(node_name: str, namespace: tuple[str, ...]) -> str:
+    """A node name without the namespace its TaskGroups already show."""
+    prefix = ".".join(namespace) + "."
+    if namespace and node_name.startswith(prefix) and len(node_name) > len(prefix):
+        return node_name[len(prefix) :]
+    return node_name
+
+
+def _refuse_memory_crossings(
+    index: PipelineIndex,
+    datasets: Mapping[str, DatasetSpec],
+    memory_edges: Sequence[bool],
+    partition: Partition,
+    full_ids: Mapping[int, str],
+    options: PlanOptions,
+) -> None:
+    crossings: list[Crossing] = []
+    for edge, in_memory in zip(index.edges, memory_edges, strict=True):
+        source, target = partition.unit_of[edge.source], partition.unit_of[edge.target]
+        if in_memory and source != target:
+            spec = dataset_spec(edge.dataset, datasets)
+            crossings.append(
+                Crossing(
+                    dataset=edge.dataset,
+                    why=_memory_why(spec),
+                    producer_task=full_ids[source],
+                    producer_node=index.nodes[edge.source].name,
+                    consumer_task=full_ids[target],
+                    consumer_node=index.nodes[edge.target].name,
+                )
+            )
+    if crossings:
+        message = _crossing_message(crossings, partition.memory_conflicts, options)
+        raise MemoryCrossingError(message, tuple(crossings))
+
+
+def _memory_why(spec: DatasetSpec) -> str:
+    if spec.source is DatasetSource.NONE:
+        return "no catalog entry"
+    return (spec.type or "").rsplit(".", 1)[-1]
+
+
+def _task_and_node(task: str, node: str) -> str:
+    return repr(task) if task == node else f"{task!r} (node {node!r})"
+
+
+def _crossing_message(
+    crossings: Sequence[Crossing], conflicts: Sequence[str], options: PlanOptions
+) -> str:
+    shown = [
+        f"dataset {c.dataset!r} ({c.why}) is written by task "
+        f"{_task_and_node(c.producer_task, c.producer_node)} and read by task "
+        f"{_task_and_node(c.consumer_task, c.consumer_node)}"
+        for c in crossings[:_CROSSINGS_SHOWN]
+    ]
+    more = len(crossings) - _CROSSINGS_SHOWN
+    listed = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+    fixes = (
+        'add a catalog entry for the dataset, or a dataset factory such as "{default}": '
+        "pickle.PickleDataset; or tag its producer and consumers with one "
+        f"{options.group_tag_prefix}<group> tag"
+    )
+    problem = f"in-memory data cannot move between tasks, each runs in its own pod: {listed}"
+    if options.group_by is GroupBy.MEMORY:
+        reasons = "; ".join(conflicts[:_CONFLICTS_SHOWN])
+        return (
+            f"{problem}. run_config.group_by: memory cannot fuse these tasks, because {reasons}. "
+            f"To fix: {fixes}"
+        )
+    return f"{problem}. To fix: {fixes}; or set run_config.group_by: memory to run them in one task"

@@ -1,0 +1,87 @@
+"""The task plan: what Airflow tasks a pipeline becomes. Plain immutable data, no behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cached_property
+
+
+class TaskKind(str, Enum):
+    """How a task runs."""
+
+    POD = "pod"  # a KubernetesPodOperator running `kedro run --nodes ...`
+    SPARK = "spark"  # a spark job (see the spark settings of run_config)
+
+
+class GroupBy(str, Enum):
+    """Extra fusion of nodes into tasks, on top of spark and tag grouping."""
+
+    NONE = "none"
+    MEMORY = "memory"  # fuse the nodes that an in-memory dataset connects
+    NAMESPACE = "namespace"  # one task per top-level Kedro namespace
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Settings that shape the plan (taken from run_config and the command line)."""
+
+    resources_tag_prefix: str = "resources."
+    machine_tag_prefix: str = "machine."
+    k8s_template_tag_prefix: str = "k8s_template."
+    group_tag_prefix: str = "airflow."
+    spark_tag: str = "kedro-airflow-k8s.group.pyspark"
+    group_by: GroupBy = GroupBy.NONE
+    group_spark_nodes: bool = True  # False: one spark task per spark node
+    detect_spark: bool = True  # False: only the spark tag makes a spark node (no type hints,
+    # no catalog types)
+    namespace_task_groups: bool = True  # Kedro namespaces as TaskGroups (not with group_by
+    # namespace, whose tasks already stand for namespaces)
+    resource_profiles: frozenset[str] = frozenset()  # names configured under run_config.resources
+    pod_templates: frozenset[str] = frozenset()  # names under run_config.kubernetes_pod_templates
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """One Airflow task.
+
+    ``nodes`` are Kedro node names in the pipeline's topological order; ``upstream`` holds the
+    ``full_task_id`` of each task this one waits for.
+    ``task_group`` is the path of display TaskGroups (from Kedro namespaces), outermost first;
+    ``task_id`` is the id inside that group (Airflow prefixes it with the group path).
+    """
+
+    task_id: str
+    pod_name: str
+    kind: TaskKind
+    nodes: tuple[str, ...]
+    upstream: tuple[str, ...] = ()
+    resource_profile: str | None = None
+    pod_template: str | None = None
+    task_group: tuple[str, ...] = ()
+    group: str | None = None  # the tag group or fused namespace the task stands for, if any
+    # Why the nodes share this task: any of "tag", "spark", "memory", "namespace", "path"
+    # ("path": nodes on a path between members of a group joined it to avoid a cycle).
+    fused_by: tuple[str, ...] = ()
+
+    @property
+    def full_task_id(self) -> str:
+        """The task id as Airflow shows it: group path and id joined by dots."""
+        return ".".join((*self.task_group, self.task_id))
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    """The tasks of one pipeline, in a topological order of the task graph."""
+
+    pipeline: str
+    tasks: tuple[PlannedTask, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def task(self, full_task_id: str) -> PlannedTask:
+        """The task with this full id (KeyError if none)."""
+        return self._by_full_id[full_task_id]
+
+    @cached_property
+    def _by_full_id(self) -> dict[str, PlannedTask]:
+        return {task.full_task_id: task for task in self.tasks}

@@ -1,0 +1,100 @@
+"""Give every planned task its TaskGroup path, task id and pod name, all valid and unique.
+
+* TaskGroup ids come from Kedro namespace levels (no dots, at most 50 chars each, at most 150
+  chars for the whole path); the same namespace always gives the same TaskGroup.
+* A task's full id (path + id, joined by ".") is at most 250 chars and unique, and differs from
+  every TaskGroup's full id and from the join ids Airflow registers for each TaskGroup.
+* Pod names are DNS-1123 labels of at most 53 chars, unique in the plan.
+
+Collisions are settled in task order by ``_2``, ``_3``... suffixes, so names are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kedro_airflow_k8s.plan.naming import (
+    FULL_TASK_ID_MAX,
+    POD_NAME_MAX,
+    TASK_ID_MAX,
+    dns_label,
+    group_path_for,
+    task_id_for,
+    unique,
+    with_suffix,
+)
+
+# Ids Airflow registers under every TaskGroup besides the group itself.
+_GROUP_JOIN_IDS = ("upstream_join_id", "downstream_join_id")
+
+
+@dataclass(frozen=True)
+class NameRequest:
+    """What a task would like to be called: a name, inside the TaskGroups of ``namespace``."""
+
+    name: str
+    namespace: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskName:
+    task_group: tuple[str, ...]
+    task_id: str
+    pod_name: str
+
+    @property
+    def full_task_id(self) -> str:
+        return ".".join((*self.task_group, self.task_id))
+
+
+def allocate_names(requests: Sequence[NameRequest]) -> list[TaskName]:
+    paths = [group_path_for(request.namespace) for request in requests]
+    taken = _group_ids(paths)
+    last_suffix: dict[str, int] = {}
+    named: list[tuple[tuple[str, ...], str]] = []
+    for request, path in zip(requests, paths, strict=True):
+        task_id = _free_task_id(request.name, path, taken, last_suffix)
+        taken.add(_joined(path, task_id))
+        named.append((path, task_id))
+    pod_names = unique((dns_label(_joined(path, task_id)) for path, task_id in named), POD_NAME_MAX)
+    return [
+        TaskName(task_group=path, task_id=task_id, pod_name=pod)
+        for (path, task_id), pod in zip(named, pod_names, strict=True)
+    ]
+
+
+def kept_namespace_levels(namespace: tuple[str, ...]) -> int:
+    """How many namespace levels become TaskGroups (very long paths are cut)."""
+    return len(group_path_for(namespace))
+
+
+def _joined(path: tuple[str, ...], task_id: str) -> str:
+    return ".".join((*path, task_id))
+
+
+def _group_ids(paths: Sequence[tuple[str, ...]]) -> set[str]:
+    """The full ids of every TaskGroup and of the join ids Airflow adds to each."""
+    taken: set[str] = set()
+    for path in set(paths):
+        for depth in range(1, len(path) + 1):
+            group = ".".join(path[:depth])
+            taken.add(group)
+            taken.update(f"{group}.{join_id}" for join_id in _GROUP_JOIN_IDS)
+    return taken
+
+
+def _free_task_id(
+    name: str, path: tuple[str, ...], taken: set[str], last_suffix: dict[str, int]
+) -> str:
+    """A task id for ``name`` in ``path`` whose full id is not ``taken`` yet."""
+    prefix_length = len(".".join(path)) + 1 if path else 0
+    room = min(TASK_ID_MAX, FULL_TASK_ID_MAX - prefix_length)
+    base = task_id_for(name, room)
+    full_base = _joined(path, base)
+    candidate, n = base, last_suffix.get(full_base, 1)
+    while _joined(path, candidate) in taken:
+        n += 1
+        candidate = with_suffix(base, f"_{n}", room)
+    last_suffix[full_base] = n
+    return candidate
