@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +27,12 @@ class CliContext:
     pipelines: tuple[str, ...]
 
 
-def _load(obj: CliContext) -> Any:
+def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
     """Load the project; what Kedro prints meanwhile goes to stderr, stdout carries results."""
     from kedro_airflow_k8s import stages
 
     with contextlib.redirect_stdout(sys.stderr):
-        return stages.load(obj.project_path, obj.env, obj.pipelines)
+        return stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -55,7 +57,7 @@ def commands() -> None:
     "--pipeline",
     default=DEFAULT_PIPELINE,
     show_default=True,
-    help="Registered pipeline to compile (comma separated for several).",
+    help="Registered pipeline to use (comma separated for several).",
 )
 @click.pass_context
 def airflow_k8s(ctx: click.Context, env: str, pipeline: str) -> None:
@@ -120,6 +122,187 @@ def compile(
         path = stages.write_dag(one, target)
         click.echo(str(path))
         click.echo(stages.summary(one), err=True)
+
+
+_OUTPUT = click.option(
+    "-o",
+    "--output",
+    default=None,
+    help="Where Airflow reads DAGs: a folder, gs://, gcs:// or s3:// URL  [default: output].",
+)
+_IMAGE = click.option(
+    "-i", "--image", default=None, help="Image of the node pods (overrides run_config.image)."
+)
+_DAG_NAME = click.option(
+    "-d", "--dag-name", default=None, help="DAG id to use instead of <run_name>.<pipeline>.<env>."
+)
+
+
+def _destination(loaded: Any, output: str | None) -> str:
+    destination = output or loaded.config.output
+    if not destination:
+        raise PluginError(
+            "no destination for the DAG: set output in airflow-k8s.yaml or pass -o/--output"
+        )
+    return str(destination)
+
+
+def _host(loaded: Any) -> str:
+    if not loaded.config.host:
+        raise PluginError("airflow-k8s config: host: set the Airflow URL (http:// or https://)")
+    return str(loaded.config.host)
+
+
+def _one_pipeline(obj: CliContext, command: str) -> str:
+    if len(obj.pipelines) != 1:
+        raise PluginError(f"-p/--pipeline: {command} takes one pipeline, got {len(obj.pipelines)}")
+    return obj.pipelines[0]
+
+
+def _check_dag_name(dag_name: str | None, obj: CliContext) -> None:
+    if dag_name is None:
+        return
+    if len(obj.pipelines) > 1:
+        raise PluginError("-d/--dag-name names one DAG: select one pipeline with -p")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,250}", dag_name):
+        raise PluginError(
+            f"-d/--dag-name {dag_name!r}: a DAG id takes letters, digits, '_', '.' and '-' only"
+        )
+
+
+def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
+    from kedro_airflow_k8s import ship, stages
+
+    loaded = _load(obj)
+    destination = _destination(loaded, output)
+    compiled = [stages.compile_pipeline(loaded, n, **compile_options) for n in obj.pipelines]
+    for one in compiled:
+        click.echo(ship.upload_text(destination, one.file_name, one.source))
+
+
+@airflow_k8s.command(name="upload-pipeline")
+@_OUTPUT
+@_IMAGE
+@click.pass_obj
+def upload_pipeline(obj: CliContext, output: str | None, image: str | None) -> None:
+    """Upload the DAG of each selected pipeline to where Airflow reads DAGs."""
+    _ship(obj, output, image=image)
+
+
+@airflow_k8s.command()
+@_OUTPUT
+@click.option(
+    "-c",
+    "--cron-expression",
+    default=None,
+    help="Cron expression or preset such as @daily  [default: run_config.cron_expression].",
+)
+@_DAG_NAME
+@click.pass_obj
+def schedule(
+    obj: CliContext, output: str | None, cron_expression: str | None, dag_name: str | None
+) -> None:
+    """Upload the DAG with the given schedule (and name)."""
+    from kedro_airflow_k8s.config.cron import validate_schedule
+    from kedro_airflow_k8s.render.dag import UNSET
+
+    _check_dag_name(dag_name, obj)
+    chosen: Any = UNSET
+    if cron_expression is not None:
+        try:
+            chosen = validate_schedule(cron_expression)
+        except ValueError as exc:
+            raise PluginError(f"-c/--cron-expression: {exc}") from None
+    _ship(obj, output, schedule=chosen, dag_id=dag_name)
+
+
+@airflow_k8s.command(name="run-once")
+@_OUTPUT
+@_DAG_NAME
+@_IMAGE
+@click.option(
+    "-w",
+    "--wait-for-completion",
+    "wait_minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Follow the run for up to MINUTES; exit 0 on success, 1 on failure, 3 on timeout.",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    help="KEY=VALUE handed to the run as its conf (repeat for several).",
+)
+@click.option(
+    "--parse-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=360.0,
+    show_default=True,
+    help="Seconds to wait for Airflow to serve the uploaded DAG.",
+)
+@click.pass_obj
+def run_once(
+    obj: CliContext,
+    output: str | None,
+    dag_name: str | None,
+    image: str | None,
+    wait_minutes: float | None,
+    params: tuple[str, ...],
+    parse_timeout: float,
+) -> None:
+    """Upload the DAG unscheduled, have Airflow parse it, trigger one run and maybe follow it."""
+    from kedro_airflow_k8s import operate, ship, stages
+    from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
+
+    started = time.monotonic()
+    pipeline = _one_pipeline(obj, "run-once")
+    _check_dag_name(dag_name, obj)
+    conf = operate.parse_params(params)
+    loaded = _load(obj)
+    destination = _destination(loaded, output)
+    api = AirflowApi(ClientSettings.from_env(_host(loaded)))
+    api.version()  # reachable, authorised and Airflow 3, before anything is shipped
+    build_tag = operate.new_build_tag()
+    compiled = stages.compile_pipeline(
+        loaded, pipeline, image=image, dag_id=dag_name, schedule=None, extra_tags=(build_tag,)
+    )
+    click.echo(ship.upload_text(destination, compiled.file_name, compiled.source))
+    trigger = operate.start_run(
+        api,
+        dag_id=compiled.dag_id,
+        build_tag=build_tag,
+        file_name=compiled.file_name,
+        conf=conf,
+        parse_timeout=parse_timeout,
+        echo=click.echo,
+    )
+    click.echo(f"Run queued {time.monotonic() - started:.1f} s after the command started.")
+    if wait_minutes is not None:
+        operate.follow_run(api, trigger, minutes=wait_minutes, echo=click.echo)
+
+
+@airflow_k8s.command(name="list-pipelines")
+@click.pass_obj
+def list_pipelines(obj: CliContext) -> None:
+    """List the DAGs in Airflow that this plugin generated."""
+    from kedro_airflow_k8s import operate
+    from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
+
+    loaded = _load(obj, with_pipelines=False)
+    api = AirflowApi(ClientSettings.from_env(_host(loaded)))
+    click.echo(operate.format_rows(operate.pipeline_rows(api)))
+
+
+@airflow_k8s.command()
+@_DAG_NAME
+@click.pass_obj
+def ui(obj: CliContext, dag_name: str | None) -> None:
+    """Open the Airflow UI (the DAG's page with -d) in a browser."""
+    from kedro_airflow_k8s import operate
+
+    loaded = _load(obj, with_pipelines=False)
+    operate.open_ui(_host(loaded), dag_name, click.echo)
 
 
 def main(args: list[str] | None = None) -> Any:  # pragma: no cover - convenience entry

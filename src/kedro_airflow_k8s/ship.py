@@ -1,23 +1,124 @@
-"""Writing rendered files where Airflow reads them, so no reader ever sees half a file."""
+"""Writing rendered files where Airflow reads them, so no reader ever sees half a file.
+
+A destination is a folder: a local path (``dags``, ``/opt/airflow/dags``, ``file:///opt/airflow/dags``)
+or an object-store prefix (``s3://bucket/prefix``, ``gs://bucket/prefix``, ``gcs://bucket/prefix``).
+
+Every file is written whole or not at all:
+
+* local folders: the text goes to a temporary file beside the target (``.<name>.<random>.tmp``,
+  which Airflow does not parse) and is renamed over it; on any failure, Ctrl-C included, the old
+  file stays as it was and the temporary file is removed.
+* object stores: one single ``PUT`` of the whole content (never a multipart or resumable upload), so
+  the object is replaced in one step and a reader sees the old object or the new one.
+
+Credentials and endpoints
+-------------------------
+By default everything comes from the environment, read by s3fs/botocore and gcsfs/google-auth:
+
+* S3: ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN``, ``AWS_PROFILE``,
+  ``AWS_DEFAULT_REGION``, instance roles... A custom endpoint (MinIO, Ceph, LocalStack, moto) is
+  set with ``AWS_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_S3``), which botocore honours.
+* GCS: ``GOOGLE_APPLICATION_CREDENTIALS`` or the gcloud default credentials. An emulator is set with
+  ``STORAGE_EMULATOR_HOST=http://host:port`` (the variable the Google client libraries use); then,
+  like those libraries, no credentials are sent unless a ``token`` is given.
+* Both: fsspec's ``FSSPEC_S3_<OPTION>`` / ``FSSPEC_GS_<OPTION>`` variables.
+
+``storage_options`` (e.g. ``{"endpoint_url": "http://127.0.0.1:9000"}``, ``{"token": "anon"}``,
+``{"profile": "ci"}``) is passed to the s3fs/gcsfs file system and wins over the environment.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import re
 import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from kedro_airflow_k8s.errors import PluginError
+
+SUPPORTED = "a local folder, file://, s3://, gs:// or gcs://"
+
+#: scheme -> (extra, module)
+_OBJECT_STORES = {"s3": ("aws", "s3fs"), "gs": ("gcp", "gcsfs"), "gcs": ("gcp", "gcsfs")}
+
+# Larger than any DAG or artifact: s3fs switches to multipart at 2 x chunksize and gcsfs to a
+# resumable upload at chunksize. S3 takes at most 5 GiB in one PUT.
+_SINGLE_PUT_LIMIT = 5 * 2**30
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-def write_local_atomic(path: Path, text: str) -> Path:
+@dataclass(frozen=True)
+class Destination:
+    """A parsed destination: ``scheme`` is ``""`` for a local folder."""
+
+    scheme: str
+    root: str  # local folder path, or "bucket/prefix" without slashes at either end
+    text: str  # as the user wrote it, for messages
+
+    @property
+    def bucket(self) -> str:
+        return self.root.split("/", 1)[0]
+
+    def url(self, name: str) -> str:
+        if not self.scheme:
+            return os.path.abspath(os.path.join(self.root, name))
+        return f"{self.scheme}://{self.root}/{name}"
+
+
+def parse_destination(destination: str | os.PathLike[str]) -> Destination:
+    """Split a destination into scheme and folder/bucket prefix, or raise PluginError."""
+    text = os.fspath(destination)
+    if not text.strip():
+        raise PluginError(f"empty destination: use {SUPPORTED}")
+    match = _SCHEME.match(text)
+    if match is None:
+        return Destination("", text, text)
+    scheme = match.group(1).lower()
+    rest = text[match.end() :]
+    if scheme == "file":
+        if rest.startswith("localhost/"):
+            rest = rest[len("localhost") :]
+        if not rest:
+            raise PluginError(f"no folder in destination {text!r}: use file:///path/to/dags")
+        return Destination("", rest, text)
+    if scheme not in _OBJECT_STORES:
+        raise PluginError(
+            f"unsupported destination scheme '{scheme}://' in {text!r}: use {SUPPORTED}"
+        )
+    root = rest.strip("/")
+    if not root or rest.startswith("/"):
+        raise PluginError(f"no bucket in destination {text!r}: use {scheme}://bucket/prefix")
+    return Destination(scheme, re.sub(r"/+", "/", root), text)
+
+
+def _check_name(name: str, destination: Destination) -> str:
+    """A relative POSIX path inside the destination (sub-folders allowed, no '..', '.', '//')."""
+    if "\\" in name or any(part in ("", ".", "..") for part in name.split("/")):
+        raise PluginError(
+            f"file name {name!r} for {destination.text!r} must be a relative path inside it"
+        )
+    return name
+
+
+def write_local_atomic(path: Path, text: str | bytes) -> Path:
     """Write ``text`` to ``path`` through a temporary file beside it and a rename.
 
     A reader sees the old file or the new one, never a partial one; on any failure the old
-    file is left as it was and the temporary file is removed.
+    file is left as it was and the temporary file is removed. ``str`` is written as UTF-8,
+    line ends as they are.
     """
+    data = text.encode("utf-8") if isinstance(text, str) else text
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp_name, 0o644)
@@ -26,3 +127,180 @@ def write_local_atomic(path: Path, text: str) -> Path:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def upload_text(
+    destination: str | os.PathLike[str],
+    file_name: str,
+    text: str,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+) -> str:
+    """Write ``text`` as ``file_name`` in ``destination`` and return where it was written.
+
+    The return value is an absolute path for local folders and ``scheme://bucket/prefix/name``
+    for object stores. Raises :class:`PluginError` with a one-line message naming the
+    destination when the extra is missing, the scheme is unknown or the storage refuses.
+    """
+    written = upload_files(destination, {file_name: text}, storage_options=storage_options)
+    return written[file_name]
+
+
+def upload_files(
+    destination: str | os.PathLike[str],
+    files: Mapping[str, bytes | str],
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Write several files (name -> content) into ``destination``, each one whole or not at all.
+
+    Files are written one after the other in the mapping's order (so put a DAG that refers to
+    the others last); there is no all-or-nothing across files. Returns name -> where written.
+    """
+    target = parse_destination(destination)
+    names = {name: _check_name(name, target) for name in files}
+    if not files:
+        return {}
+    if not target.scheme:
+        return _write_local(target, files, names)
+    fs = _object_store(target, storage_options or {})
+    written: dict[str, str] = {}
+    for name, content in files.items():
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        url = target.url(names[name])
+        if len(data) >= _SINGLE_PUT_LIMIT:
+            raise PluginError(
+                f"cannot write {url}: {len(data)} bytes is over the 5 GiB one-PUT limit"
+            )
+        chunksize = max(50 * 2**20, len(data) + 1)
+        try:
+            with _no_library_tracebacks():
+                fs.pipe_file(f"{target.root}/{names[name]}", data, chunksize=chunksize)
+        except Exception as error:
+            raise PluginError(f"cannot write {url}: {_describe(error, target)}") from error
+        written[name] = url
+    return written
+
+
+def _write_local(
+    target: Destination, files: Mapping[str, bytes | str], names: Mapping[str, str]
+) -> dict[str, str]:
+    folder = Path(target.root)
+    written: dict[str, str] = {}
+    for name, content in files.items():
+        path = folder / names[name]
+        try:
+            write_local_atomic(path, content)
+        except OSError as error:
+            if isinstance(error, (FileExistsError, NotADirectoryError)) and error.filename:
+                reason, where = f"{error.filename} is not a folder", ""
+            else:
+                reason = error.strerror or str(error) or type(error).__name__
+                where = f" ({error.filename})" if error.filename else ""
+            raise PluginError(f"cannot write {target.url(names[name])}: {reason}{where}") from error
+        written[name] = target.url(names[name])
+    return written
+
+
+def _object_store(target: Destination, options: Mapping[str, Any]) -> Any:
+    """A fresh s3fs/gcsfs file system for ``target`` (the import is here: they are extras)."""
+    extra, module = _OBJECT_STORES[target.scheme]
+    missing = PluginError(
+        f"{target.scheme}:// outputs need the {extra} extra: "
+        f"pip install 'kedro-airflow-k8s[{extra}]'"
+    )
+    kwargs = {"skip_instance_cache": True, **options}
+    try:
+        if module == "s3fs":
+            import s3fs
+
+            factory: Any = s3fs.S3FileSystem
+        else:
+            import gcsfs
+
+            factory = gcsfs.GCSFileSystem
+            if _gcs_emulated(options):
+                # gcsfs >= 2026.x exports ExtendedGcsFileSystem by default, which first asks the
+                # gRPC Storage Control API for the bucket type (zonal / hierarchical). An emulator
+                # or proxy speaks only the JSON API, so that probe retries for 60 s per bucket
+                # before falling back. The plain JSON-API class skips it; this is what
+                # GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false does, without changing the process env.
+                import gcsfs.core
+
+                factory = gcsfs.core.GCSFileSystem
+                if not _gcs_option_set("endpoint_url", options) and not _gcs_option_set(
+                    "token", options
+                ):
+                    # Only STORAGE_EMULATOR_HOST points at the emulator: like google-cloud-storage,
+                    # send no credentials (and do not look for a cloud metadata server).
+                    kwargs["token"] = "anon"
+    except ImportError as error:
+        raise missing from error
+    try:
+        return factory(**kwargs)
+    except Exception as error:
+        raise PluginError(
+            f"cannot open {target.text!r}: {_describe(error, target)} (storage options: "
+            f"{', '.join(sorted(options)) or 'none'})"
+        ) from error
+
+
+class _DropTracebacks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.exc_info
+
+
+@contextlib.contextmanager
+def _no_library_tracebacks() -> Iterator[None]:
+    """Keep gcsfs/s3fs from logging a traceback for an error that becomes a PluginError.
+
+    gcsfs logs ``logger.exception(...)`` before re-raising a failed request (a 401, or a
+    connection error once out of retries); the CLI promise is one line and no traceback.
+    Records without a traceback pass.
+    """
+    drop = _DropTracebacks()
+    loggers = [logging.getLogger(name) for name in ("gcsfs", "s3fs")]
+    for logger in loggers:
+        logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(drop)
+
+
+def _gcs_option_set(option: str, options: Mapping[str, Any]) -> bool:
+    """Whether a gcsfs option is given, in ``options`` or in fsspec's config (FSSPEC_GS_*)."""
+    import fsspec.config
+
+    sources = [options, *(fsspec.config.conf.get(p, {}) for p in ("gs", "gcs", "gcsfs"))]
+    return any(source.get(option) is not None for source in sources)
+
+
+def _gcs_emulated(options: Mapping[str, Any]) -> bool:
+    """Whether GCS is reached at a non-Google endpoint (options, fsspec config or env)."""
+    if _gcs_option_set("endpoint_url", options):
+        return True
+    return os.environ.get("STORAGE_EMULATOR_HOST", "") not in ("", "default")
+
+
+def _describe(error: BaseException, target: Destination) -> str:
+    """One short clause for a storage error."""
+    detail = " ".join(str(error).split())[:300] or type(error).__name__
+    name = type(error).__name__
+    if isinstance(error, FileNotFoundError):
+        return (
+            f"bucket '{target.bucket}' does not exist or is not visible with these "
+            f"credentials ({detail})"
+        )
+    if (
+        isinstance(error, PermissionError)
+        or getattr(error, "code", None) in (401, 403)  # gcsfs HttpError
+        or detail.startswith("Forbidden")  # gcsfs: OSError("Forbidden: <url> <message>")
+    ):
+        return f"access denied, check the credentials ({detail})"
+    if isinstance(error, ConnectionError) or "Connect" in name or "Timeout" in name:
+        return f"cannot connect to the storage endpoint ({name}: {detail})"
+    if "Credentials" in name:
+        return f"no usable credentials ({name}: {detail})"
+    return f"{name}: {detail}"

@@ -10,6 +10,7 @@ from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, format_table
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
+from kedro_airflow_k8s.render.dag import UNSET, Unset
 from kedro_airflow_k8s.ship import write_local_atomic
 
 
@@ -58,6 +59,8 @@ def compile_pipeline(
     image: str | None = None,
     dag_id: str | None = None,
     group_by: str | None = None,
+    schedule: str | Unset | None = UNSET,
+    extra_tags: tuple[str, ...] = (),
 ) -> CompiledDag:
     snapshot, run_config = loaded.snapshot, loaded.config.run_config
     plan = plan_pipeline(loaded, pipeline, group_by)
@@ -68,7 +71,15 @@ def compile_pipeline(
         env=snapshot.env,
         commit_sha=snapshot.commit_sha,
     )
-    spec = build_spec(plan, run_config, context, image=image, dag_id=dag_id)
+    spec = build_spec(
+        plan,
+        run_config,
+        context,
+        image=image,
+        dag_id=dag_id,
+        schedule=schedule,
+        extra_tags=extra_tags,
+    )
     dag_id = spec["dag"]["dag_id"]
     return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, render_dag(spec))
 

@@ -1,0 +1,64 @@
+"""Fixtures for the Airflow API client tests: a fault-injecting stand-in on loopback.
+
+``stand_in`` is a started :class:`FaultyAirflowStandIn` (stopped at teardown); ``make_api(**s)``
+builds an :class:`AirflowApi` for it with the stand-in's user and password and small timeouts and
+backoff (overridable), and closes it at teardown.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
+
+from .fake_server import FaultyAirflowStandIn
+
+FAST: dict[str, Any] = {"timeout": 2.0, "retries": 3, "backoff": 0.01, "backoff_max": 0.05}
+
+
+@pytest.fixture
+def stand_in() -> Iterator[FaultyAirflowStandIn]:
+    server = FaultyAirflowStandIn().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., AirflowApi]]:
+    made: list[AirflowApi] = []
+
+    def make(**settings: Any) -> AirflowApi:
+        options: dict[str, Any] = {
+            "host": stand_in.url,
+            "username": stand_in.username,
+            "password": stand_in.password,
+            **FAST,
+            **settings,
+        }
+        api = AirflowApi(ClientSettings(**options))
+        made.append(api)
+        return api
+
+    yield make
+    for api in made:
+        api.close()
+
+
+@pytest.fixture
+def api(make_api: Callable[..., AirflowApi]) -> AirflowApi:
+    return make_api()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens (the port was free a moment ago)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

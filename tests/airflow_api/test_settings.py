@@ -1,0 +1,118 @@
+"""ClientSettings: credentials and TLS from the environment, URL checks, no secret in repr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
+from kedro_airflow_k8s.errors import PluginError
+
+HOST = "https://airflow.example.com"
+TOKEN = "tok-Secret-123456"
+PASSWORD = "pw-Secret-654321"
+
+
+def test_token_from_env_wins_over_user_and_password() -> None:
+    env = {"AIRFLOW_API_TOKEN": TOKEN, "AIRFLOW_USERNAME": "u", "AIRFLOW_PASSWORD": PASSWORD}
+    settings = ClientSettings.from_env(HOST, env)
+    assert (settings.token, settings.username, settings.password) == (TOKEN, None, None)
+    assert settings.auth == "token"
+
+
+def test_user_and_password_from_env() -> None:
+    settings = ClientSettings.from_env(HOST, {"AIRFLOW_USERNAME": "u", "AIRFLOW_PASSWORD": "p"})
+    assert (settings.token, settings.username, settings.password) == (None, "u", "p")
+    assert settings.auth == "password"
+
+
+def test_no_credentials_means_no_auth() -> None:
+    settings = ClientSettings.from_env(HOST, {})
+    assert settings.auth == "none"
+    assert settings.verify is True
+    assert (settings.timeout, settings.retries, settings.backoff) == (30.0, 5, 0.5)
+
+
+def test_user_without_password_is_refused() -> None:
+    with pytest.raises(PluginError) as info:
+        ClientSettings.from_env(HOST, {"AIRFLOW_USERNAME": "u"})
+    assert info.value.message == (
+        "a user name needs a password: set both AIRFLOW_USERNAME and AIRFLOW_PASSWORD, "
+        "or AIRFLOW_API_TOKEN"
+    )
+
+
+@pytest.mark.parametrize("value", ["false", "0", "no", "False", " OFF "])
+def test_ssl_verify_switch_turns_verification_off(value: str) -> None:
+    assert ClientSettings.from_env(HOST, {"AIRFLOW__CLIENT__SSL_VERIFY": value}).verify is False
+
+
+@pytest.mark.parametrize("value", ["true", "1", "yes", ""])
+def test_ssl_verify_switch_on(value: str) -> None:
+    assert ClientSettings.from_env(HOST, {"AIRFLOW__CLIENT__SSL_VERIFY": value}).verify is True
+
+
+def test_ssl_verify_switch_rejects_other_values() -> None:
+    with pytest.raises(PluginError, match=r"AIRFLOW__CLIENT__SSL_VERIFY='maybe': use true or"):
+        ClientSettings.from_env(HOST, {"AIRFLOW__CLIENT__SSL_VERIFY": "maybe"})
+
+
+def test_ca_bundle(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert ClientSettings.from_env(HOST, {"AIRFLOW_API_CA_BUNDLE": str(bundle)}).verify == str(
+        bundle
+    )
+    missing = tmp_path / "nope.pem"
+    with pytest.raises(PluginError) as info:
+        ClientSettings.from_env(HOST, {"AIRFLOW_API_CA_BUNDLE": str(missing)})
+    assert info.value.message == f"AIRFLOW_API_CA_BUNDLE={missing}: no such file"
+
+
+def test_verify_off_wins_over_a_ca_bundle(tmp_path: Path) -> None:
+    env = {"AIRFLOW__CLIENT__SSL_VERIFY": "no", "AIRFLOW_API_CA_BUNDLE": str(tmp_path / "x")}
+    assert ClientSettings.from_env(HOST, env).verify is False
+
+
+@pytest.mark.parametrize(
+    "given", [HOST, HOST + "/", HOST + "/api/v2", HOST + "/api/v2/", "  " + HOST + "  "]
+)
+def test_host_is_normalised(given: str) -> None:
+    assert ClientSettings(given).host == HOST
+
+
+def test_host_keeps_a_path_prefix() -> None:
+    assert ClientSettings("http://proxy:8080/airflow/").host == "http://proxy:8080/airflow"
+
+
+@pytest.mark.parametrize("given", ["airflow:8080", "ftp://x", "", "http://"])
+def test_host_needs_http_or_https(given: str) -> None:
+    with pytest.raises(PluginError, match="it must start with http:// or https://"):
+        ClientSettings(given)
+
+
+def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
+    with pytest.raises(PluginError) as info:
+        ClientSettings(f"https://admin:{PASSWORD}@airflow.example.com")
+    assert PASSWORD not in str(info.value)
+    assert info.value.message.startswith("the Airflow URL must not hold credentials")
+
+
+@pytest.mark.parametrize(
+    "options", [{"timeout": 0}, {"retries": -1}, {"backoff": -0.1}, {"backoff_max": -1}]
+)
+def test_bad_numbers_are_refused(options: dict[str, float]) -> None:
+    with pytest.raises(PluginError, match="timeout must be > 0"):
+        ClientSettings(HOST, **options)  # type: ignore[arg-type]
+
+
+def test_repr_shows_no_secret() -> None:
+    settings = ClientSettings(HOST, token=TOKEN, username="u", password=PASSWORD)
+    for text in (repr(settings), str(settings), repr(AirflowApi(settings))):
+        assert TOKEN not in text
+        assert PASSWORD not in text
+    assert "airflow.example.com" in repr(settings)
+    assert repr(AirflowApi(settings)) == (
+        "AirflowApi(host='https://airflow.example.com', auth='password')"
+    )

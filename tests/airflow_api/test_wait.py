@@ -1,0 +1,161 @@
+"""wait_for_dag: make sure Airflow serves THIS version of a DAG (parse requests with the DAG's own
+file token or a borrowed one, import errors, timeouts)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from kedro_airflow_k8s.airflow_api import AirflowApi
+from kedro_airflow_k8s.errors import PluginError
+
+from .fake_server import FaultyAirflowStandIn
+
+FAST_WAIT: dict[str, Any] = {"poll_interval": 0.01, "reparse_interval": 0.05}
+TRACE = """Traceback (most recent call last):
+  File "<frozen importlib._bootstrap>", line 241, in _call_with_frames_removed
+  File "/opt/airflow/dags/sf.py", line 3, in <module>
+    import missing_module
+ModuleNotFoundError: No module named 'missing_module'
+"""
+
+
+def test_already_served(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
+    stand_in.add_dag("sf", ["build:v2"], fileloc="sf.py")
+    said: list[str] = []
+    dag = api.wait_for_dag("sf", "build:v2", "sf.py", timeout=5, on_wait=said.append)
+    assert dag.tags == ("build:v2",)
+    assert stand_in.parse_requests == [] and said == []
+
+
+def test_changed_dag_is_parsed_with_its_own_token(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    old = stand_in.add_dag("sf", ["build:v1"], fileloc="sf.py")
+    stand_in.add_dag("sf", ["build:v2"], fileloc="sf.py", pending=True)
+    said: list[str] = []
+    dag = api.wait_for_dag("sf", "build:v2", "sf.py", 5, said.append, **FAST_WAIT)
+    assert dag.tags == ("build:v2",)
+    assert stand_in.parse_requests == [old["file_token"]]
+    assert said == ["asked Airflow to parse sf.py again (waiting for build:v2)"]
+
+
+def test_new_dag_is_found_through_a_borrowed_token(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    stale = stand_in.add_dag("gone", fileloc="gone.py", is_stale=True)
+    seed = stand_in.add_dag("seed", fileloc="seed.py")
+    stand_in.add_dag("other_bundle", fileloc="x.py", bundle_name="git")
+    stand_in.add_dag("sf", ["build:v1"], fileloc="sf.py", pending=True)
+    said: list[str] = []
+    dag = api.wait_for_dag("sf", "build:v1", "sf.py", 5, said.append, **FAST_WAIT)
+    assert dag.dag_id == "sf"
+    assert stand_in.parse_requests == [seed["file_token"]] != [stale["file_token"]]
+    assert said == [
+        "asked Airflow to rescan bundle 'dags-folder' (through DAG 'seed') to find sf.py"
+    ]
+
+
+def test_parse_is_requested_again_while_waiting(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    stand_in.add_dag("seed")
+    parses: list[str] = []
+
+    def publish_on_third_request(token: str) -> None:
+        parses.append(token)
+        if len(parses) == 3:
+            stand_in.add_dag("sf", ["build:v1"])
+
+    stand_in.on_parse = publish_on_third_request
+    said: list[str] = []
+    api.wait_for_dag("sf", "build:v1", "sf.py", 5, said.append, **FAST_WAIT)
+    assert len(parses) == 3
+    assert len(said) == 1  # the same news is told once
+
+
+def test_queued_parse_request_is_fine(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
+    stand_in.add_dag("sf", ["build:v1"])
+    stand_in.fail("parseDagFile", 409, times=2)
+    stand_in.on_parse = lambda token: stand_in.add_dag("sf", ["build:v2"])
+    assert api.wait_for_dag("sf", "build:v2", "sf.py", 5, **FAST_WAIT).tags == ("build:v2",)
+
+
+def test_nothing_to_borrow_waits_for_the_periodic_scan(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    said: list[str] = []
+    with pytest.raises(PluginError) as info:
+        api.wait_for_dag("sf", "build:v1", "sf.py", 0.3, said.append, **FAST_WAIT)
+    assert said == [
+        "no DAG in bundle 'dags-folder' to carry a parse request: waiting for Airflow's "
+        "periodic scan to find sf.py ([dag_processor] refresh_interval, 300 s by default)"
+    ]
+    assert info.value.message == (
+        f"timed out after 0.3 s waiting for Airflow at {stand_in.url} to serve DAG 'sf' tagged "
+        "'build:v1' from sf.py: the DAG is not in Airflow; no DAG in bundle 'dags-folder' could "
+        "carry a parse request, so only Airflow's periodic scan finds new files "
+        "([dag_processor] refresh_interval, 300 s by default)"
+    )
+
+
+def test_periodic_scan_may_still_find_it(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
+    scan = threading.Timer(0.2, lambda: stand_in.add_dag("sf", ["build:v1"]))
+    scan.start()
+    said: list[str] = []
+    try:
+        assert api.wait_for_dag("sf", "build:v1", "sf.py", 5, said.append, **FAST_WAIT).dag_id
+    finally:
+        scan.cancel()
+    assert said[0].startswith("no DAG in bundle 'dags-folder' to carry a parse request")
+
+
+def test_old_version_still_served_at_timeout(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    stand_in.add_dag("sf", ["kedro-airflow-k8s", "build:v1"])
+    with pytest.raises(PluginError) as info:
+        api.wait_for_dag("sf", "build:v2", "sf.py", 0.2, **FAST_WAIT)
+    assert info.value.message == (
+        f"timed out after 0.2 s waiting for Airflow at {stand_in.url} to serve DAG 'sf' tagged "
+        "'build:v2' from sf.py: Airflow still serves another version of it (tags: "
+        "kedro-airflow-k8s, build:v1)"
+    )
+
+
+def test_import_error_of_the_file_stops_the_wait(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    stand_in.add_dag("seed")
+    stand_in.add_import_error("other.py", "SyntaxError: not ours")
+    stand_in.add_import_error("sub/sf.py", TRACE, pending=True)
+    with pytest.raises(PluginError) as info:
+        api.wait_for_dag("sf", "build:v1", "sf.py", 5, **FAST_WAIT)
+    assert info.value.message == (
+        f"Airflow at {stand_in.url} cannot import sub/sf.py: ModuleNotFoundError: No module named "
+        """'missing_module' (File "/opt/airflow/dags/sf.py", line 3, in <module>) (full trace: """
+        "import errors in the Airflow UI)"
+    )
+
+
+def test_an_import_error_from_before_is_not_this_version(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    """The previous upload failed; this one is fine: the old error must not stop the wait."""
+    stand_in.add_dag("seed")
+    stand_in.add_import_error("sf.py", TRACE)
+    stand_in.add_dag("sf", ["build:v2"], pending=True)
+    assert api.wait_for_dag("sf", "build:v2", "sf.py", 5, **FAST_WAIT).dag_id == "sf"
+
+
+def test_the_same_file_failing_again_is_noticed(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    """An error that was there before counts once Airflow parsed the file again (new time)."""
+    stand_in.add_dag("seed")
+    stand_in.add_import_error("sf.py", TRACE)
+    stand_in.add_import_error("sf.py", "Traceback...\nValueError: still broken", pending=True)
+    with pytest.raises(PluginError, match=r"cannot import sf\.py: ValueError: still broken"):
+        api.wait_for_dag("sf", "build:v2", "sf.py", 5, **FAST_WAIT)
