@@ -265,7 +265,13 @@ def run_once(
     api.version()  # reachable, authorised and Airflow 3, before anything is shipped
     build_tag = operate.new_build_tag()
     compiled = stages.compile_pipeline(
-        loaded, pipeline, image=image, dag_id=dag_name, schedule=None, extra_tags=(build_tag,)
+        loaded,
+        pipeline,
+        image=image,
+        dag_id=dag_name,
+        schedule=None,
+        extra_tags=(build_tag,),
+        with_external_dependencies=False,
     )
     click.echo(ship.upload_text(destination, compiled.file_name, compiled.source))
     trigger = operate.start_run(

@@ -61,6 +61,7 @@ def compile_pipeline(
     group_by: str | None = None,
     schedule: str | Unset | None = UNSET,
     extra_tags: tuple[str, ...] = (),
+    with_external_dependencies: bool = True,
 ) -> CompiledDag:
     snapshot, run_config = loaded.snapshot, loaded.config.run_config
     plan = plan_pipeline(loaded, pipeline, group_by)
@@ -79,6 +80,7 @@ def compile_pipeline(
         dag_id=dag_id,
         schedule=schedule,
         extra_tags=extra_tags,
+        with_external_dependencies=with_external_dependencies,
     )
     dag_id = spec["dag"]["dag_id"]
     return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, render_dag(spec))

@@ -52,6 +52,7 @@ def pods(compiled_example: Any, kubeconfig: Path) -> dict[str, dict[str, Any]]:
             "run_id": "manual__t",
             "dag": dag,
             "var": {"value": SimpleNamespace(AWS_DEFAULT_REGION="eu-central-1")},
+            "dag_run": SimpleNamespace(conf={"from_conf": "a,b: 'c'"}),
         }
         task.render_template_fields(context)
         manifest = ApiClient().sanitize_for_serialization(task.build_pod_request_obj(context))
@@ -134,6 +135,7 @@ def test_pod_runs_kedro_with_the_image_entrypoint_kept(pods: dict[str, dict[str,
         "__default__",
         "--nodes",
         node,
+        "--params=from_conf=\"a\\x2cb: 'c'\"",
     ]
     assert re.fullmatch(r"spaceflights:[0-9a-f]{40}", container["image"])
     assert container["imagePullPolicy"] == "IfNotPresent"

@@ -77,7 +77,7 @@ REFERENCE_CODE, _ = _code_outside_spec(_render(BASE, ["a", "b"])[1])
 def test_file_is_builder_source_spec_and_call() -> None:
     spec, source = _render(BASE, ["a", "b"])
     assert runtime_source("dag_builder").rstrip("\n") in source
-    assert source.rstrip("\n").endswith("dag = build_dag(SPEC)")
+    assert source.rstrip("\n").endswith("\ndag = build_dag(SPEC)")
     dumps, value = _code_outside_spec(source)
     assert value == spec
     assert dumps.count("SPEC") == 1
@@ -103,6 +103,7 @@ def test_spec_of_a_chain() -> None:
         "__default__",
         "--nodes",
         "second",
+        {"jinja": "--params={{ kedro_params({}, {}, dag_run.conf) }}"},
     ]
     assert spec["final_task_id"] == "pipeline_complete"
     assert spec["dag"]["dag_id"] == "demo.__default__.local"

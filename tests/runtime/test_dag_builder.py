@@ -125,6 +125,7 @@ def test_only_marked_values_are_templates(builder: Any, tmp_path: Path) -> None:
         "run_id": "r",
         "dag": dag,
         "var": {"value": SimpleNamespace(FROM_VAR="from-variable")},
+        "dag_run": SimpleNamespace(conf={}),
     }
     task.render_template_fields(context)
     assert task.arguments == ["kedro", "run", "--nodes", "{{ not rendered }}.json"]

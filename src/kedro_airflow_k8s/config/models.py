@@ -364,15 +364,58 @@ class Authentication(ConfigModel):
         return self
 
 
+def parse_pod_template(text: str) -> dict[str, Any]:
+    """A pod template's YAML as plain data; it is data, never evaluated."""
+    import yaml
+
+    if "PodGenerator." in text or "{self." in text:
+        raise ValueError(
+            "the template holds Python f-string expressions (0.8 syntax); write plain YAML: the "
+            "plugin names pods and mounts the volume itself"
+        )
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"the template is not valid YAML: {first}") from None
+    if not isinstance(value, dict):
+        raise ValueError("the template must be a pod manifest (a mapping)")
+    if value.get("kind", "Pod") != "Pod" or value.get("type", "Pod") != "Pod":
+        raise ValueError("the template must describe a Pod")
+    value.pop("type", None)  # the 0.8 documentation's `type: Pod`
+    value.setdefault("apiVersion", "v1")
+    value.setdefault("kind", "Pod")
+    spec = value.setdefault("spec", {}) or {}
+    if not isinstance(spec, dict):
+        raise ValueError("the template's spec must be a mapping")
+    value["spec"] = spec
+    containers = spec.setdefault("containers", []) or []
+    if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
+        raise ValueError("the template's spec.containers must be a list of containers")
+    if containers and not any(c.get("name") == "base" for c in containers):
+        raise ValueError(
+            "the template's node container must be named 'base' (the container the plugin runs "
+            "kedro in)"
+        )
+    spec["containers"] = containers or [{"name": "base"}]
+    return value
+
+
 class PodTemplate(ConfigModel):
     """A custom pod template for the nodes tagged with its name (or all, `__default__`)."""
 
     template: StrictStr = Field(
-        description="The pod manifest (YAML) merged under the plugin's settings."
+        description="The pod manifest (YAML); the plugin's settings win where both set a value."
     )
     image: StrictStr | None = Field(
         None, description="Image for these pods instead of run_config.image."
     )
+
+    @field_validator("template")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        parse_pod_template(value)
+        return value
 
 
 class SparkConfig(ConfigModel):

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 
 from kedro_airflow_k8s import __version__
-from kedro_airflow_k8s.config.models import ResourceProfile, RunConfig
+from kedro_airflow_k8s.config.models import ResourceProfile, RunConfig, parse_pod_template
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.plan.model import TaskPlan
 from kedro_airflow_k8s.plan.naming import short_hash
@@ -94,9 +94,70 @@ def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
     }
 
 
-def kedro_run_arguments(env: str, pipeline: str, nodes: tuple[str, ...]) -> list[str]:
-    """The container arguments (the image's entrypoint is kept) that run ``nodes``."""
-    return ["kedro", "run", "--env", env, "--pipelines", pipeline, "--nodes", ",".join(nodes)]
+def kedro_run_arguments(
+    env: str, pipeline: str, nodes: tuple[str, ...], params: dict[str, str] | None = None
+) -> list[Any]:
+    """The container arguments (the image's entrypoint is kept) that run ``nodes``.
+
+    ``params`` is the template of the ``--params=...`` argument (see :func:`params_template`)."""
+    arguments: list[Any] = [
+        "kedro",
+        "run",
+        "--env",
+        env,
+        "--pipelines",
+        pipeline,
+        "--nodes",
+        ",".join(nodes),
+    ]
+    if params:
+        arguments.append(params)
+    return arguments
+
+
+def params_template(run_config: RunConfig) -> dict[str, str]:
+    """``kedro run --params`` rendered by Airflow: the macros and Airflow Variables named in the
+    config, then the run's conf (which wins), encoded by the runtime's ``kedro_params``.
+
+    Names were validated by the config (macro names, variable names), so they are safe to place
+    in the template text."""
+    macros = ", ".join(f"{name!r}: {name}" for name in run_config.macro_params)
+    variables = ", ".join(f"{name!r}: var.value.{name}" for name in run_config.variables_params)
+    call = f"kedro_params({{{macros}}}, {{{variables}}}, dag_run.conf)"
+    return {"jinja": f"--params={{{{ {call} }}}}"}
+
+
+def external_dependencies_spec(run_config: RunConfig) -> list[dict[str, Any]]:
+    """One sensor per entry, with task ids unique however many entries there are."""
+    out: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for entry in run_config.external_dependencies:
+        base = f"wait_for_{entry.dag_id}" + (f".{entry.task_id}" if entry.task_id else "")
+        task_id, number = base, 1
+        while task_id in used:
+            number += 1
+            task_id = f"{base}_{number}"
+        used.add(task_id)
+        out.append(
+            {
+                "task_id": task_id,
+                "dag_id": entry.dag_id,
+                "external_task_id": entry.task_id,
+                "timeout_minutes": entry.timeout,
+                "check_existence": entry.check_existence,
+                "execution_delta_minutes": entry.execution_delta,
+            }
+        )
+    return out
+
+
+def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, Any]:
+    """The pod templates the tasks use, parsed from YAML into plain data (never evaluated)."""
+    out: dict[str, Any] = {}
+    for name in sorted(names):
+        template = run_config.kubernetes_pod_templates[name]
+        out[name] = {"template": parse_pod_template(template.template), "image": template.image}
+    return out
 
 
 def build_spec(
@@ -108,11 +169,13 @@ def build_spec(
     dag_id: str | None = None,
     schedule: str | Unset | None = UNSET,
     extra_tags: tuple[str, ...] = (),
+    with_external_dependencies: bool = True,
 ) -> dict[str, Any]:
     """The plain data the runtime builder turns into a DAG.
 
     ``schedule`` overrides run_config.cron_expression (``None``: manual runs only);
-    ``extra_tags`` are added to the DAG's tags (run-once marks each build with one).
+    ``extra_tags`` are added to the DAG's tags (run-once marks each build with one);
+    ``with_external_dependencies`` false leaves out the sensors (run-once runs at once).
     """
     run_name = run_config.run_name or context.package_name
     dag_id = dag_id or dag_id_for(run_name, context.pipeline, context.env)
@@ -125,6 +188,7 @@ def build_spec(
     while final_id in task_ids:
         final_id += "_"
     groups = sorted({t.task_group[:i] for t in plan.tasks for i in range(1, len(t.task_group) + 1)})
+    params = params_template(run_config)
     return {
         "dag": {
             "dag_id": dag_id,
@@ -175,12 +239,20 @@ def build_spec(
                 "kind": task.kind.value,
                 "nodes": list(task.nodes),
                 "profile": task.resource_profile,
-                "arguments": kedro_run_arguments(context.env, context.pipeline, task.nodes),
+                "pod_template": task.pod_template,
+                "arguments": kedro_run_arguments(context.env, context.pipeline, task.nodes, params),
                 "upstream": list(task.upstream),
             }
             for task in plan.tasks
         ],
         "final_task_id": final_id,
+        "external_dependencies": (
+            external_dependencies_spec(run_config) if with_external_dependencies else []
+        ),
+        "failure_handlers": [h.model_dump() for h in run_config.failure_handlers],
+        "pod_templates": pod_templates_spec(
+            run_config, {t.pod_template for t in plan.tasks if t.pod_template}
+        ),
     }
 
 
@@ -202,11 +274,18 @@ def runtime_source(module: str) -> str:
     return resources.files("kedro_airflow_k8s.runtime").joinpath(f"{module}.py").read_text("utf-8")
 
 
+# Runtime extension modules: embedded when their SPEC section is set (module, class name).
+EXTENSIONS = (("mlflow", "mlflow_run", "MlflowExtension"), ("volume", "volume", "VolumeExtension"))
+
+
 def render_dag(spec: dict[str, Any]) -> str:
     """The text of the DAG file for ``spec``: same spec, byte-identical text."""
+    used = [(module, name) for key, module, name in EXTENSIONS if spec.get(key)]
+    sources = [runtime_source("dag_builder")] + [runtime_source(module) for module, _ in used]
     template = _environment().get_template("dag.py.j2")
     return template.render(
         version=__version__,
-        runtime_source=runtime_source("dag_builder").rstrip("\n"),
+        runtime_source="\n\n".join(source.rstrip("\n") for source in sources),
+        extensions=", ".join(name for _, name in used),
         spec_literal=to_literal(spec),
     )

@@ -8,9 +8,19 @@ and Airflow 2.10. It must not use ``from __future__`` imports (it is not at the 
 Every string from the user (node names, config values...) is passed to Airflow wrapped in
 ``literal()`` so Airflow never renders it as a Jinja template; only values the plugin marks as
 templates (``{"jinja": "..."}``) are rendered.
+
+Optional features live in other runtime modules, embedded after this one, as *extensions*: classes
+with any of these static methods, called in order for each extension given to :func:`build_dag`:
+
+* ``dag_arguments(spec, kwargs)``: change the keyword arguments of ``DAG(...)``;
+* ``pod_arguments(spec, task, kwargs)``: change a node task's KubernetesPodOperator arguments
+  (``task`` is its SPEC entry; ``env_vars`` values may be strings or ``{"jinja": ...}``);
+* ``add_tasks(dag, spec, roots, leaves)``: add tasks inside ``with dag:``; ``roots`` and
+  ``leaves`` are the node tasks without upstream / downstream node tasks.
 """
 
 import datetime
+import re
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -43,6 +53,93 @@ def untemplated(value: Any) -> Any:
     return value
 
 
+_PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_PARAM_ESCAPED = frozenset(',"\\$\x7f\x85\u2028\u2029')
+
+
+def _yaml_printable(code: int) -> bool:
+    """Characters YAML accepts as they are (control characters, C1 codes, surrogates, BOM and
+    non-characters must be escaped)."""
+    if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
+        return False
+    return code not in (0xFEFF, 0xFFFE, 0xFFFF)
+
+
+def encode_param_value(value: Any) -> str:
+    """A value for ``kedro run --params``, which splits on every comma and reads each value as
+    YAML then OmegaConf: strings go double-quoted with commas, quotes, backslashes, control
+    characters and ``${`` escaped, so they arrive exactly as given; numbers and booleans stay
+    typed."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if value is None:
+        return "null"
+    if not isinstance(value, str):
+        raise ValueError(f"a Kedro parameter value must be a string, number or boolean: {value!r}")
+    out = []
+    for index, char in enumerate(value):
+        code = ord(char)
+        if char == "$" and value[index + 1 : index + 2] == "{":
+            out.append("\\x5c\\x24")  # OmegaConf's escape of an interpolation: \${
+        elif char == "\\" and value[index + 1 : index + 3] == "${":
+            out.append("\\x5c\\x5c")
+        elif char in _PARAM_ESCAPED or not _yaml_printable(code):
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _flatten_params(prefix: str, value: Any, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten_params(f"{prefix}.{key}" if prefix else str(key), item, out)
+    else:
+        out[prefix] = value
+
+
+def kedro_params(*mappings: Any) -> str:
+    """The ``--params`` value for the given mappings, later ones winning; undefined template
+    values (a macro that a run without logical date lacks) are left out."""
+    merged: dict[str, Any] = {}
+    for mapping in mappings:
+        if not isinstance(mapping, dict):
+            continue  # None, or an undefined template value
+        for key, value in mapping.items():
+            if type(value).__name__.endswith("Undefined"):
+                continue
+            _flatten_params(str(key), value, merged)
+    for key in merged:
+        if not _PARAM_KEY.match(key):
+            raise ValueError(f"{key!r} cannot be a Kedro parameter name")
+    return ",".join(f"{key}={encode_param_value(value)}" for key, value in merged.items())
+
+
+def slack_failure_callback(connection_id: str, template: str) -> Any:
+    """An ``on_failure_callback`` posting ``template`` (with {task} {dag} {execution_time} {url})
+    through the Slack webhook connection ``connection_id``."""
+
+    def notify(context: dict[str, Any]) -> None:
+        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+        ti = context.get("task_instance") or context.get("ti")
+        moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
+        fields = {
+            "task": getattr(ti, "task_id", "?"),
+            "dag": getattr(ti, "dag_id", "?"),
+            "execution_time": moment.isoformat() if moment is not None else "-",
+            "url": getattr(ti, "log_url", "") or "",
+        }
+        text = template
+        for name, value in fields.items():
+            text = text.replace("{" + name + "}", str(value))
+        SlackWebhookHook(slack_webhook_conn_id=connection_id).send(text=text)
+
+    return notify
+
+
 def build_secret(spec: dict[str, Any]) -> Secret:
     return Secret(
         deploy_type=spec["deploy_type"],
@@ -73,8 +170,6 @@ def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> 
         ]
     if pod.get("secrets"):
         kwargs["secrets"] = [build_secret(secret) for secret in pod["secrets"]]
-    if pod.get("env_vars"):
-        kwargs["env_vars"] = untemplated(pod["env_vars"])
     if profile:
         if profile.get("requests") or profile.get("limits"):
             kwargs["container_resources"] = k8s.V1ResourceRequirements(
@@ -94,49 +189,101 @@ def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> 
     return kwargs
 
 
-def build_dag(spec: dict[str, Any]) -> DAG:
+def _call(extensions: Any, hook: str, *args: Any) -> None:
+    for extension in extensions:
+        method = getattr(extension, hook, None)
+        if method is not None:
+            method(*args)
+
+
+def build_external_sensors(spec: dict[str, Any]) -> list[Any]:
+    """One sensor per external dependency: wait for another DAG (or one of its tasks)."""
+    try:  # Airflow 3
+        from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
+    except ImportError:  # Airflow 2.10
+        from airflow.sensors.external_task import ExternalTaskSensor  # type: ignore[no-redef]
+
+    sensors = []
+    for entry in spec.get("external_dependencies", []):
+        sensors.append(
+            ExternalTaskSensor(
+                task_id=entry["task_id"],
+                external_dag_id=entry["dag_id"],
+                external_task_id=entry.get("external_task_id"),
+                check_existence=entry["check_existence"],
+                execution_delta=datetime.timedelta(minutes=entry["execution_delta_minutes"]),
+                timeout=entry["timeout_minutes"] * 60,
+                mode="reschedule",
+            )
+        )
+    return sensors
+
+
+def build_dag(spec: dict[str, Any], extensions: Any = ()) -> DAG:
     """Create the DAG, its TaskGroups, one task per planned task and the final task."""
     dag_spec = spec["dag"]
     default_args = dict(dag_spec["default_args"])
     default_args["retry_delay"] = datetime.timedelta(
         seconds=default_args.pop("retry_delay_seconds")
     )
+    handlers = [
+        slack_failure_callback(h["connection_id"], h["message_template"])
+        for h in spec.get("failure_handlers", [])
+    ]
+    if handlers:
+        default_args["on_failure_callback"] = handlers
     year, month, day = dag_spec["start_date"]
-    dag = DAG(
-        dag_id=dag_spec["dag_id"],
-        description=dag_spec.get("description"),
-        doc_md=dag_spec.get("doc_md"),
-        schedule=dag_spec.get("schedule"),
-        start_date=datetime.datetime(year, month, day, tzinfo=datetime.timezone.utc),
-        catchup=False,
-        max_active_runs=dag_spec.get("max_active_runs", 1),
-        default_args=default_args,
-        tags=list(dag_spec["tags"]),
-    )
+    dag_kwargs: dict[str, Any] = {
+        "dag_id": dag_spec["dag_id"],
+        "description": dag_spec.get("description"),
+        "doc_md": dag_spec.get("doc_md"),
+        "schedule": dag_spec.get("schedule"),
+        "start_date": datetime.datetime(year, month, day, tzinfo=datetime.timezone.utc),
+        "catchup": False,
+        "max_active_runs": dag_spec.get("max_active_runs", 1),
+        "default_args": default_args,
+        "tags": list(dag_spec["tags"]),
+        "user_defined_macros": {"kedro_params": kedro_params},
+    }
+    _call(extensions, "dag_arguments", spec, dag_kwargs)
+    dag = DAG(schedule=dag_kwargs.pop("schedule"), **dag_kwargs)
     with dag:
         groups: dict[tuple[str, ...], TaskGroup] = {}
         for path in spec.get("task_groups", []):
             parent = groups.get(tuple(path[:-1]))
             groups[tuple(path)] = TaskGroup(group_id=path[-1], parent_group=parent)
         tasks: dict[str, Any] = {}
+        templates = spec.get("pod_templates", {})
         for task in spec["tasks"]:
             profile = spec["profiles"].get(task["profile"]) if task.get("profile") else None
-            group = groups.get(tuple(task.get("group", [])))
+            kwargs = build_pod_arguments(spec["pod"], profile)
+            kwargs["env_vars"] = dict(spec["pod"].get("env_vars") or {})
+            template = templates.get(task.get("pod_template") or "")
+            if template:
+                kwargs["pod_template_dict"] = template["template"]
+                if template.get("image"):
+                    kwargs["image"] = template["image"]
+            _call(extensions, "pod_arguments", spec, task, kwargs)
+            kwargs["env_vars"] = untemplated(kwargs["env_vars"]) or None
             operator = KubernetesPodOperator(
                 task_id=task["task_id"],
                 name=task["pod_name"],
                 arguments=untemplated(task["arguments"]),
-                task_group=group,
-                **build_pod_arguments(spec["pod"], profile),
+                task_group=groups.get(tuple(task.get("group", []))),
+                **kwargs,
             )
             tasks[operator.task_id] = operator
         for task in spec["tasks"]:
             this = tasks[task["full_task_id"]]
             for upstream in task["upstream"]:
                 tasks[upstream] >> this
+        roots = [t for t in tasks.values() if not t.upstream_task_ids]
+        leaves = [t for t in tasks.values() if not t.downstream_task_ids]
+        for sensor in build_external_sensors(spec):
+            for root in roots:
+                sensor >> root
         final = EmptyOperator(task_id=spec["final_task_id"], trigger_rule="all_success")
-        for task in spec["tasks"]:
-            this = tasks[task["full_task_id"]]
-            if not this.downstream_task_ids:
-                this >> final
+        for leaf in leaves:
+            leaf >> final
+        _call(extensions, "add_tasks", dag, spec, roots, leaves)
     return dag

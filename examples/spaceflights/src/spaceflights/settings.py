@@ -8,3 +8,7 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
 }
+
+# The example does not track experiments: if kedro-mlflow is installed in the same environment,
+# keep its automatically registered hook off (tests turn it on with their own settings).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)
