@@ -160,6 +160,7 @@ SECTION_DEFAULTS = [
             "skip_init": False,
             "owner": 0,
             "disabled": False,
+            "mount_path": "/home/kedro_docker/data",
         },
     ),
     (
@@ -249,6 +250,7 @@ run_config:
     skip_init: true
     owner: 1000
     disabled: false
+    mount_path: /app/data/
   secrets:
     - secret: all-keys
     - secret: one-key
@@ -349,6 +351,7 @@ def test_full_document_sets_every_key():
         "skip_init": True,
         "owner": 1000,
         "disabled": False,
+        "mount_path": "/app/data",
     }
     assert [s.model_dump() for s in run.secrets] == [
         {"secret": "all-keys", "deploy_type": "env", "deploy_target": None, "key": None},

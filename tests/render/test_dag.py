@@ -122,6 +122,24 @@ def test_final_task_id_never_collides_with_a_node_task() -> None:
     assert spec["final_task_id"] == "pipeline_complete_"
 
 
+def test_added_task_ids_never_collide_with_node_tasks() -> None:
+    config = {
+        "run_config": {
+            "image": "i",
+            "volume": {"size": "2Gi"},
+            "external_dependencies": [{"dag_id": "up"}, {"dag_id": "up"}],
+        }
+    }
+    spec, source = _render(config, ["data_volume_init", "wait_for_up", "data_volume_delete"])
+    assert spec["volume"]["create_task_id"] == "data_volume_init_"
+    assert spec["volume"]["delete_task_id"] == "data_volume_delete_"
+    assert [e["task_id"] for e in spec["external_dependencies"]] == [
+        "wait_for_up_2",
+        "wait_for_up_3",
+    ]
+    assert source.rstrip("\n").endswith("dag = build_dag(SPEC, extensions=[VolumeExtension])")
+
+
 def test_image_option_overrides_config_and_a_missing_image_is_an_error() -> None:
     run_config = parse_config({}).run_config
     pipeline, datasets = _chain(["a"])

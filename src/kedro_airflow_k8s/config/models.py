@@ -8,6 +8,7 @@ rejected, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from datetime import date, datetime
 from typing import Any, Literal
@@ -308,6 +309,19 @@ class VolumeConfig(ConfigModel):
     )
     owner: StrictInt = Field(0, description="fsGroup of the node pods (group owning the volume).")
     disabled: StrictBool = Field(False, description="Do not create the volume at all.")
+    mount_path: StrictStr = Field(
+        "/home/kedro_docker/data",
+        description="The project's data folder inside the image (kedro-docker's layout by "
+        "default): copied into the volume at the start, where every node pod mounts it.",
+    )
+
+    @field_validator("mount_path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        normal = posixpath.normpath(value)
+        if not value.startswith("/") or normal in ("/", "//") or "/.." in normal or "\0" in value:
+            raise ValueError(f"{value!r} must be an absolute path below /")
+        return normal
 
     _size = field_validator("size")(check_quantity)
 

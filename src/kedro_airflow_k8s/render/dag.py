@@ -127,10 +127,13 @@ def params_template(run_config: RunConfig) -> dict[str, str]:
     return {"jinja": f"--params={{{{ {call} }}}}"}
 
 
-def external_dependencies_spec(run_config: RunConfig) -> list[dict[str, Any]]:
-    """One sensor per entry, with task ids unique however many entries there are."""
+def external_dependencies_spec(
+    run_config: RunConfig, taken: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """One sensor per entry, with task ids unique however many entries there are (and apart from
+    the ids in ``taken``, which grows)."""
     out: list[dict[str, Any]] = []
-    used: set[str] = set()
+    used = taken if taken is not None else set()
     for entry in run_config.external_dependencies:
         base = f"wait_for_{entry.dag_id}" + (f".{entry.task_id}" if entry.task_id else "")
         task_id, number = base, 1
@@ -149,6 +152,31 @@ def external_dependencies_spec(run_config: RunConfig) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _free_id(wanted: str, taken: set[str]) -> str:
+    """``wanted``, with ``_`` appended until no task uses it."""
+    while wanted in taken:
+        wanted += "_"
+    taken.add(wanted)
+    return wanted
+
+
+def volume_spec(run_config: RunConfig, taken: set[str]) -> dict[str, Any] | None:
+    """The per-run volume, or None when it is not configured or disabled."""
+    volume = run_config.volume
+    if volume is None or volume.disabled:
+        return None
+    return {
+        "storage_class": volume.storageclass,
+        "size": volume.size,
+        "access_modes": list(volume.access_modes),
+        "skip_init": volume.skip_init,
+        "owner": volume.owner,
+        "mount_path": volume.mount_path,
+        "create_task_id": _free_id("data_volume_init", taken),
+        "delete_task_id": _free_id("data_volume_delete", taken),
+    }
 
 
 def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, Any]:
@@ -184,9 +212,7 @@ def build_spec(
     commit = context.commit_sha or "unknown"
     used_profiles = sorted({t.resource_profile for t in plan.tasks if t.resource_profile})
     task_ids = {t.full_task_id for t in plan.tasks}
-    final_id = FINAL_TASK_ID
-    while final_id in task_ids:
-        final_id += "_"
+    final_id = _free_id(FINAL_TASK_ID, task_ids)
     groups = sorted({t.task_group[:i] for t in plan.tasks for i in range(1, len(t.task_group) + 1)})
     params = params_template(run_config)
     return {
@@ -247,9 +273,10 @@ def build_spec(
         ],
         "final_task_id": final_id,
         "external_dependencies": (
-            external_dependencies_spec(run_config) if with_external_dependencies else []
+            external_dependencies_spec(run_config, task_ids) if with_external_dependencies else []
         ),
         "failure_handlers": [h.model_dump() for h in run_config.failure_handlers],
+        "volume": volume_spec(run_config, task_ids),
         "pod_templates": pod_templates_spec(
             run_config, {t.pod_template for t in plan.tasks if t.pod_template}
         ),
