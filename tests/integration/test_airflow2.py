@@ -82,3 +82,50 @@ def test_dag_imports_on_airflow_2_10(
     assert result["errors"] == {}
     airflow3 = {t.task_id: sorted(t.upstream_task_ids) for t in example_dag.tasks}
     assert result["dags"] == {example_dag.dag_id: airflow3}
+
+
+ALL_FEATURES = """
+run_config:
+  macro_params: [ds]
+  variables_params: [owner]
+  volume: {size: 2Gi}
+  failure_handlers: [{type: slack}]
+  external_dependencies: [{dag_id: upstream, task_id: done}]
+  kubernetes_pod_templates:
+    __default__: {template: "spec: {priorityClassName: batch}"}
+"""
+
+
+def test_dag_with_every_runtime_feature_imports_on_airflow_2_10(
+    airflow2_python: Path, tmp_path: Path
+) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.helpers import copy_example, kedro
+
+    project = copy_example(tmp_path, git=False)
+    (project / "conf" / "all").mkdir()
+    (project / "conf" / "all" / "airflow-k8s.yaml").write_text(ALL_FEATURES)
+    dags = tmp_path / "dags"
+    done = kedro(project, "airflow-k8s", "-e", "all", "compile", "-o", str(dags))
+    assert done.returncode == 0, done.stderr[-2000:]
+    env = {
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "HOME": str(tmp_path),
+    }
+    probe = subprocess.run(
+        [str(airflow2_python), "-c", PROBE, str(dags)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert result["errors"] == {}
+    airflow3 = next(iter(DagBag(dag_folder=str(dags)).dags.values()))
+    expected = {t.task_id: sorted(t.upstream_task_ids) for t in airflow3.tasks}
+    assert result["dags"] == {airflow3.dag_id: expected}
+    assert {"data_volume_init", "data_volume_delete", "wait_for_upstream.done"} <= set(expected)
