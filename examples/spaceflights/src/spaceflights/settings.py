@@ -11,4 +11,4 @@ CONFIG_LOADER_ARGS = {
 
 # The example does not track experiments: if kedro-mlflow is installed in the same environment,
 # keep its automatically registered hook off (tests turn it on with their own settings).
-DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
