@@ -35,6 +35,11 @@ def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
         return stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
 
 
+def _warn(compiled: Any) -> None:
+    for warning in compiled.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -121,6 +126,7 @@ def compile(
     for one in compiled:  # every pipeline compiled before any file is written
         path = stages.write_dag(one, target)
         click.echo(str(path))
+        _warn(one)
         click.echo(stages.summary(one), err=True)
 
 
@@ -178,6 +184,7 @@ def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
     compiled = [stages.compile_pipeline(loaded, n, **compile_options) for n in obj.pipelines]
     for one in compiled:
         click.echo(ship.upload_text(destination, one.file_name, one.source))
+        _warn(one)
 
 
 @airflow_k8s.command(name="upload-pipeline")
@@ -274,6 +281,7 @@ def run_once(
         with_external_dependencies=False,
     )
     click.echo(ship.upload_text(destination, compiled.file_name, compiled.source))
+    _warn(compiled)
     trigger = operate.start_run(
         api,
         dag_id=compiled.dag_id,

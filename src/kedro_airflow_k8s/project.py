@@ -24,6 +24,7 @@ from typing import Any
 
 from kedro_airflow_k8s.config import PluginConfig, parse_config, read_raw_config
 from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.mlflow_settings import MlflowSettings, read_mlflow_settings
 from kedro_airflow_k8s.snapshot import (
     DatasetSource,
     DatasetSpec,
@@ -39,6 +40,7 @@ class LoadedProject:
 
     snapshot: ProjectSnapshot
     config: PluginConfig
+    mlflow: MlflowSettings | None = None  # the project's kedro-mlflow settings, when it uses it
 
 
 def load_project(
@@ -47,20 +49,29 @@ def load_project(
     """Open the Kedro project once and take its snapshot (``pipeline_names``: those to keep)."""
     import kedro
     from kedro.framework.project import pipelines as registry
+    from kedro.framework.project import settings as project_settings
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     metadata = bootstrap_project(project_path)
     git = GitInfo(project_path)
-    with (
-        warnings.catch_warnings(),
-        KedroSession.create(project_path=project_path, env=env) as session,
-    ):
+    disabled = tuple(project_settings.DISABLE_HOOKS_FOR_PLUGINS)
+    # kedro-mlflow's hook would contact the tracking server while the session starts: compiling
+    # reads its config, it never tracks anything.
+    project_settings.set("DISABLE_HOOKS_FOR_PLUGINS", (*disabled, "kedro_mlflow", "kedro-mlflow"))
+    try:
+        session_manager = KedroSession.create(project_path=project_path, env=env)
+    finally:
+        project_settings.set("DISABLE_HOOKS_FOR_PLUGINS", disabled)
+    with warnings.catch_warnings(), session_manager as session:
         # Kedro's own use of an OmegaConf API deprecated upstream: nothing a user can act on.
         warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
         context: Any = session.load_context()  # type: ignore[attr-defined]
         loader = context.config_loader
         config = parse_config(read_raw_config(loader, git.fallbacks()))
+        mlflow = read_mlflow_settings(
+            loader, package_name=metadata.package_name, disabled_plugins=disabled
+        )
         wanted = list(pipeline_names) if pipeline_names is not None else list(registry)
         pipelines = {name: _pipeline_spec(name, registry) for name in wanted}
         catalog_config = _catalog_config(loader)
@@ -78,7 +89,7 @@ def load_project(
         commit_sha=git.commit(),
         branch=git.branch(),
     )
-    return LoadedProject(snapshot=snapshot, config=config)
+    return LoadedProject(snapshot=snapshot, config=config, mlflow=mlflow)
 
 
 def _pipeline_spec(name: str, registry: Mapping[str, Any]) -> PipelineSpec:

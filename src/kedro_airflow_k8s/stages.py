@@ -23,6 +23,7 @@ class CompiledDag:
     plan: TaskPlan
     spec: dict[str, Any]
     source: str
+    warnings: tuple[str, ...] = ()
 
 
 def load(project_path: Path, env: str, pipelines: tuple[str, ...]) -> LoadedProject:
@@ -81,9 +82,11 @@ def compile_pipeline(
         schedule=schedule,
         extra_tags=extra_tags,
         with_external_dependencies=with_external_dependencies,
+        mlflow=loaded.mlflow,
     )
     dag_id = spec["dag"]["dag_id"]
-    return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, render_dag(spec))
+    notes = tuple(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else ()
+    return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, render_dag(spec), notes)
 
 
 def write_dag(compiled: CompiledDag, folder: Path) -> Path:

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.airflow
 
 FEATURES = """
 run_config:
+  volume: {size: 2Gi, owner: 1000}
   macro_params: [ds, run_id]
   variables_params: [model_owner]
   external_dependencies:
@@ -89,6 +90,7 @@ def _render(task: Any, dag: Any, kubeconfig: Path, conf: dict[str, Any]) -> dict
         "var": {"value": SimpleNamespace(model_owner="team a, b", AWS_DEFAULT_REGION="r")},
         "dag_run": SimpleNamespace(conf=conf),
     }
+    context["dag_run"].run_id = "scheduled__x"
     task.render_template_fields(context)
     manifest: dict[str, Any] = ApiClient().sanitize_for_serialization(
         task.build_pod_request_obj(context)
@@ -122,7 +124,9 @@ def test_external_dependency_sensors_wait_before_the_first_tasks(dag: Any) -> No
         )
     }
     assert roots == {"preprocessing"}
-    assert dag.get_task("preprocessing").upstream_task_ids == set(sensors)
+    # The sensors wait first; only then the per-run volume is created, then the nodes run.
+    assert dag.get_task("preprocessing").upstream_task_ids == {*sensors, "data_volume_init"}
+    assert dag.get_task("data_volume_init").upstream_task_ids == set(sensors)
 
 
 def test_run_once_leaves_the_sensors_out(tmp_path: Path) -> None:
@@ -161,3 +165,9 @@ def test_pod_templates_are_merged_under_the_plugins_settings(dag: Any, kubeconfi
     assert "priorityClassName" not in training["spec"]
     for manifest in (default, training):
         kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+        # The template keeps the plugin's per-run volume and its fsGroup.
+        mounts = manifest["spec"]["containers"][0]["volumeMounts"]
+        assert "/home/kedro_docker/data" in {m["mountPath"] for m in mounts}
+        claims = [v for v in manifest["spec"]["volumes"] if "persistentVolumeClaim" in v]
+        assert len(claims) == 1
+        assert manifest["spec"]["securityContext"]["fsGroup"] == 1000

@@ -19,6 +19,7 @@ import jinja2
 from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import ResourceProfile, RunConfig, parse_pod_template
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.mlflow_settings import MlflowSettings
 from kedro_airflow_k8s.plan.model import TaskPlan
 from kedro_airflow_k8s.plan.naming import short_hash
 from kedro_airflow_k8s.render.literals import to_literal
@@ -179,6 +180,34 @@ def volume_spec(run_config: RunConfig, taken: set[str]) -> dict[str, Any] | None
     }
 
 
+def mlflow_spec(
+    settings: MlflowSettings | None,
+    run_config: RunConfig,
+    context: DagContext,
+    *,
+    dag_id: str,
+    image: str,
+    taken: set[str],
+) -> dict[str, Any] | None:
+    """One MLflow run per DAG run, when the project uses kedro-mlflow for this pipeline.
+
+    The experiment is kedro-mlflow's (mlflow.yml, default the package name): MLflow refuses to
+    resume a run from another experiment in the pods."""
+    if settings is None or settings.tracking_disabled_for(context.pipeline):
+        return None
+    return {
+        "tracking_uri": settings.tracking_uri,
+        "experiment_name": settings.experiment_name or context.package_name,
+        "artifact_location": settings.artifact_location,
+        "experiment_tags": dict(settings.experiment_tags),
+        "auth": run_config.authentication.model_dump(),
+        "task_id": _free_id("start_mlflow_run", taken),
+        "end_task_id": _free_id("end_mlflow_run", taken),
+        "run_name": dag_id,
+        "image": image,
+    }
+
+
 def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, Any]:
     """The pod templates the tasks use, parsed from YAML into plain data (never evaluated)."""
     out: dict[str, Any] = {}
@@ -198,12 +227,14 @@ def build_spec(
     schedule: str | Unset | None = UNSET,
     extra_tags: tuple[str, ...] = (),
     with_external_dependencies: bool = True,
+    mlflow: MlflowSettings | None = None,
 ) -> dict[str, Any]:
     """The plain data the runtime builder turns into a DAG.
 
     ``schedule`` overrides run_config.cron_expression (``None``: manual runs only);
     ``extra_tags`` are added to the DAG's tags (run-once marks each build with one);
-    ``with_external_dependencies`` false leaves out the sensors (run-once runs at once).
+    ``with_external_dependencies`` false leaves out the sensors (run-once runs at once);
+    ``mlflow`` (the project's kedro-mlflow settings) adds one MLflow run per DAG run.
     """
     run_name = run_config.run_name or context.package_name
     dag_id = dag_id or dag_id_for(run_name, context.pipeline, context.env)
@@ -277,6 +308,14 @@ def build_spec(
         ),
         "failure_handlers": [h.model_dump() for h in run_config.failure_handlers],
         "volume": volume_spec(run_config, task_ids),
+        "mlflow": mlflow_spec(
+            mlflow,
+            run_config,
+            context,
+            dag_id=dag_id,
+            image=resolve_image(run_config, image),
+            taken=task_ids,
+        ),
         "pod_templates": pod_templates_spec(
             run_config, {t.pod_template for t in plan.tasks if t.pod_template}
         ),
