@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "examples" / "spaceflights"
@@ -62,3 +63,39 @@ def kedro(
         timeout=600,
         check=False,
     )
+
+
+def load_runtime(*modules: str) -> Any:
+    """The runtime modules' names in one namespace, exactly as a generated DAG file defines them
+    before its ``dag = build_dag(...)`` line (``dag_builder`` first, then ``modules``)."""
+    from types import SimpleNamespace
+
+    from kedro_airflow_k8s.render.dag import runtime_source
+
+    source = "\n\n".join(runtime_source(m) for m in ("dag_builder", *modules))
+    namespace: dict[str, Any] = {"__name__": "kak8s_generated_dag"}
+    exec(compile(source, "generated_dag.py", "exec"), namespace)
+    return SimpleNamespace(**namespace)
+
+
+def helper_venv(name: str, requirements: Path, env_var: str) -> Path:
+    """The python of a virtualenv of its own for a tool that cannot share the test venv.
+
+    Made from ``requirements`` under ``.cache/venv-<name>`` (or taken from ``$env_var``) the first
+    time, and remade when the requirements change."""
+    import hashlib
+
+    venv = Path(os.environ.get(env_var) or REPO / ".cache" / f"venv-{name}")
+    python = venv / "bin" / "python"
+    marker = venv / ".requirements-sha256"
+    wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
+    if python.exists() and marker.exists() and marker.read_text() == wanted:
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)],
+        check=True,
+        timeout=1200,
+    )
+    marker.write_text(wanted)
+    return python

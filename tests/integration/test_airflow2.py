@@ -6,17 +6,15 @@ $KAK8S_AIRFLOW2_VENV) and reused afterwards.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, helper_venv
 
 pytestmark = [pytest.mark.airflow2, pytest.mark.slow]
 
@@ -38,20 +36,7 @@ print(json.dumps({
 
 
 def _airflow2_python() -> Path:
-    venv = Path(os.environ.get("KAK8S_AIRFLOW2_VENV") or REPO / ".cache" / "venv-airflow2")
-    python = venv / "bin" / "python"
-    marker = venv / ".requirements-sha256"
-    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if python.exists() and marker.exists() and marker.read_text() == wanted:
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS)],
-        check=True,
-        timeout=1200,
-    )
-    marker.write_text(wanted)
-    return python
+    return helper_venv("airflow2", REQUIREMENTS, "KAK8S_AIRFLOW2_VENV")
 
 
 @pytest.fixture(scope="session")

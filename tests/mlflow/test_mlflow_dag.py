@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.render.dag import runtime_source
-from tests.helpers import DUMMY_KUBECONFIG
+from tests.helpers import DUMMY_KUBECONFIG, load_runtime
 
 RUNTIME = Path(__file__).resolve().parents[2] / "src" / "kedro_airflow_k8s" / "runtime"
 START, END = "start_mlflow_run", "end_mlflow_run"
@@ -77,10 +76,7 @@ SPEC: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def generated() -> Any:
     """The names a generated DAG file defines before its ``dag = build_dag(...)`` line."""
-    namespace: dict[str, Any] = {}
-    source = runtime_source("dag_builder") + "\n\n" + runtime_source("mlflow_run")
-    exec(compile(source, "generated_dag.py", "exec"), namespace)
-    return SimpleNamespace(**namespace)
+    return load_runtime("mlflow_run")
 
 
 def _dag(generated: Any, **mlflow: Any) -> Any:

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.render.dag import runtime_source
-from tests.helpers import DUMMY_KUBECONFIG
+from tests.helpers import DUMMY_KUBECONFIG, load_runtime
 
 RUNTIME = Path(__file__).resolve().parents[2] / "src" / "kedro_airflow_k8s" / "runtime"
 
@@ -92,9 +91,7 @@ SPEC: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def builder() -> Any:
-    namespace: dict[str, Any] = {}
-    exec(compile(runtime_source("dag_builder"), "dag_builder.py", "exec"), namespace)
-    return SimpleNamespace(**namespace)
+    return load_runtime()
 
 
 def test_builds_groups_tasks_and_final_task(builder: Any) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import click
@@ -13,14 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kedro_airflow_k8s.render.dag import runtime_source
+from tests.helpers import load_runtime
 
 
 @pytest.fixture(scope="module")
 def builder() -> Any:
-    namespace: dict[str, Any] = {}
-    exec(compile(runtime_source("dag_builder"), "dag_builder.py", "exec"), namespace)
-    return SimpleNamespace(kedro_params=namespace["kedro_params"])
+    return load_runtime()
 
 
 def _through_kedro(argument: str, conf_dir: Path) -> dict[str, Any]:

@@ -15,7 +15,6 @@ Every server binds 127.0.0.1 on a free port. s3fs, gcsfs and the emulator are te
 
 from __future__ import annotations
 
-import hashlib
 import http.server
 import json
 import os
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import REPO, helper_venv
 
 MOTO_REQUIREMENTS = REPO / "requirements" / "moto.txt"
 INSTALL_HINT = "SHIP test extras missing: pip install -r requirements/ship.txt"
@@ -54,20 +53,7 @@ def free_port() -> int:
 
 
 def moto_python() -> Path:
-    venv = Path(os.environ.get("KAK8S_MOTO_VENV") or REPO / ".cache" / "venv-moto")
-    python = venv / "bin" / "python"
-    marker = venv / ".requirements-sha256"
-    wanted = hashlib.sha256(MOTO_REQUIREMENTS.read_bytes()).hexdigest()
-    if python.exists() and marker.exists() and marker.read_text() == wanted:
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-r", str(MOTO_REQUIREMENTS)],
-        check=True,
-        timeout=900,
-    )
-    marker.write_text(wanted)
-    return python
+    return helper_venv("moto", MOTO_REQUIREMENTS, "KAK8S_MOTO_VENV")
 
 
 class Server:

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.render.dag import runtime_source
-from tests.helpers import DUMMY_KUBECONFIG
+from tests.helpers import DUMMY_KUBECONFIG, load_runtime
 
 MOUNT_PATH = "/home/kedro/data"
 RUN_ID = "manual__2026-03-01T10:20:30.123456+00:00"
@@ -91,10 +90,7 @@ def make_spec(**volume: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def runtime() -> Any:
     """The builder and the volume module in one namespace, as in a generated DAG file."""
-    namespace: dict[str, Any] = {"__name__": "kak8s_generated_dag"}
-    source = runtime_source("dag_builder") + "\n\n" + runtime_source("volume")
-    exec(compile(source, "generated_dag.py", "exec"), namespace)
-    return SimpleNamespace(**namespace)
+    return load_runtime("volume")
 
 
 @pytest.fixture
