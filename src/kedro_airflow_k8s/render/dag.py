@@ -241,6 +241,7 @@ def build_spec(
     start = datetime.strptime(run_config.start_date or DEFAULT_START_DATE, "%Y%m%d")
     experiment = run_config.experiment_name or run_name
     commit = context.commit_sha or "unknown"
+    pod_image = resolve_image(run_config, image)
     used_profiles = sorted({t.resource_profile for t in plan.tasks if t.resource_profile})
     task_ids = {t.full_task_id for t in plan.tasks}
     final_id = _free_id(FINAL_TASK_ID, task_ids)
@@ -273,7 +274,7 @@ def build_spec(
             ],
         },
         "pod": {
-            "image": resolve_image(run_config, image),
+            "image": pod_image,
             "image_pull_policy": run_config.image_pull_policy,
             "namespace": run_config.namespace,
             "startup_timeout_seconds": run_config.startup_time,
@@ -313,7 +314,7 @@ def build_spec(
             run_config,
             context,
             dag_id=dag_id,
-            image=resolve_image(run_config, image),
+            image=pod_image,
             taken=task_ids,
         ),
         "pod_templates": pod_templates_spec(
