@@ -40,6 +40,11 @@ def _warn(compiled: Any) -> None:
         click.echo(f"Warning: {warning}", err=True)
 
 
+def _echo_artifacts(written: dict[str, str]) -> None:
+    for where in written.values():
+        click.echo(f"Spark artifact: {where}", err=True)
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -124,6 +129,7 @@ def compile(
         stages.compile_pipeline(loaded, n, image=image, group_by=group_by) for n in obj.pipelines
     ]
     for one in compiled:  # every pipeline compiled before any file is written
+        _echo_artifacts(stages.ship_artifacts(one))
         path = stages.write_dag(one, target)
         click.echo(str(path))
         _warn(one)
@@ -183,6 +189,7 @@ def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
     destination = _destination(loaded, output)
     compiled = [stages.compile_pipeline(loaded, n, **compile_options) for n in obj.pipelines]
     for one in compiled:
+        _echo_artifacts(stages.ship_artifacts(one))
         click.echo(ship.upload_text(destination, one.file_name, one.source))
         _warn(one)
 
@@ -280,6 +287,7 @@ def run_once(
         extra_tags=(build_tag,),
         with_external_dependencies=False,
     )
+    _echo_artifacts(stages.ship_artifacts(compiled))
     click.echo(ship.upload_text(destination, compiled.file_name, compiled.source))
     _warn(compiled)
     trigger = operate.start_run(

@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, format_table
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
-from kedro_airflow_k8s.render.dag import UNSET, Unset
-from kedro_airflow_k8s.ship import write_local_atomic
+from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
+from kedro_airflow_k8s.render.spark import (
+    SparkArtifactUrls,
+    custom_operators_source,
+    default_project_home,
+    init_script_text,
+    run_script_text,
+    spark_tasks,
+)
+from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_atomic
+from kedro_airflow_k8s.spark_project import (
+    load_operator_factory,
+    project_archive,
+    read_user_script,
+)
+
+
+@dataclass(frozen=True)
+class SparkArtifacts:
+    """Files the spark jobs read, to upload (before the DAG) to ``destination``."""
+
+    destination: str
+    files: dict[str, bytes] = field(default_factory=dict)
+    urls: SparkArtifactUrls | None = None
 
 
 @dataclass(frozen=True)
 class CompiledDag:
-    """One pipeline's DAG: the plan, the SPEC and the file text."""
+    """One pipeline's DAG: the plan, the SPEC, the file text and the spark artifacts."""
 
     dag_id: str
     file_name: str
@@ -24,6 +49,7 @@ class CompiledDag:
     spec: dict[str, Any]
     source: str
     warnings: tuple[str, ...] = ()
+    artifacts: SparkArtifacts | None = None
 
 
 def load(project_path: Path, env: str, pipelines: tuple[str, ...]) -> LoadedProject:
@@ -73,6 +99,7 @@ def compile_pipeline(
         env=snapshot.env,
         commit_sha=snapshot.commit_sha,
     )
+    artifacts = build_spark_artifacts(loaded, plan, pipeline)
     spec = build_spec(
         plan,
         run_config,
@@ -83,10 +110,155 @@ def compile_pipeline(
         extra_tags=extra_tags,
         with_external_dependencies=with_external_dependencies,
         mlflow=loaded.mlflow,
+        spark_urls=artifacts.urls if artifacts else None,
     )
     dag_id = spec["dag"]["dag_id"]
-    notes = tuple(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else ()
-    return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, render_dag(spec), notes)
+    notes = list(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else []
+    custom = None
+    if spec["spark"]:
+        notes += spark_warnings(run_config, spec["spark"], artifacts)
+        if spec["spark"]["type"] == "custom":
+            custom = _custom_source(loaded, plan, pipeline, spec, artifacts)
+    source = render_dag(spec, custom)
+    return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, source, tuple(notes), artifacts)
+
+
+def _custom_source(
+    loaded: LoadedProject,
+    plan: TaskPlan,
+    pipeline: str,
+    spec: dict[str, Any],
+    artifacts: SparkArtifacts | None,
+) -> str:
+    spark = loaded.config.run_config.spark
+    assert spark is not None and spark.operator_factory and artifacts and artifacts.urls
+    return custom_operators_source(
+        load_operator_factory(spark.operator_factory),
+        spec["spark"],
+        plan,
+        project_name=loaded.snapshot.project_name,
+        env=loaded.snapshot.env,
+        pipeline=pipeline,
+        urls=artifacts.urls,
+        params=params_template(loaded.config.run_config),
+        runner=spark.runner,
+        cluster_config=spark.cluster_config,
+    )
+
+
+def spark_warnings(
+    run_config: RunConfig, spark_spec: dict[str, Any], artifacts: SparkArtifacts | None
+) -> list[str]:
+    from kedro_airflow_k8s.render.spark import k8s_warnings
+
+    out: list[str] = []
+    if spark_spec["type"] == "k8s":
+        out += k8s_warnings(run_config)
+    if (
+        spark_spec["type"] == "dataproc"
+        and artifacts
+        and not artifacts.destination.startswith(("gs://", "gcs://"))
+    ):
+        out.append(
+            f"run_config.spark.artifacts_path {artifacts.destination!r}: Dataproc reads init "
+            "actions and job files from gs:// only"
+        )
+    if run_config.volume is not None and not run_config.volume.disabled:
+        out.append(
+            "run_config.volume: the spark jobs do not mount the run's volume; pass data between "
+            "pods and spark groups through the catalog's remote storage"
+        )
+    return out
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _artifact_slug(text: str) -> str:
+    slug = _UNSAFE_NAME.sub("_", text).strip("._") or "task"
+    if slug != text:
+        slug = f"{slug[:60]}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+    return slug
+
+
+def build_spark_artifacts(
+    loaded: LoadedProject, plan: TaskPlan, pipeline: str
+) -> SparkArtifacts | None:
+    """The init script, project archive and per-group run scripts of the plan's spark groups,
+    named ``<package>-<commit>-<content hash>...`` so versions never overwrite each other.
+
+    None when spark groups run as pods, or (``k8s``) when the run script is in the image."""
+    snapshot, run_config = loaded.snapshot, loaded.config.run_config
+    spark = run_config.spark
+    tasks = spark_tasks(plan)
+    if spark is None or not tasks:
+        return None
+    home = spark.project_home or default_project_home(snapshot.package_name)
+    if spark.type == "k8s" and spark.run_script:
+        return SparkArtifacts(destination="", urls=SparkArtifactUrls(home))
+    assert spark.artifacts_path  # the config requires it for every other case
+    project = Path(snapshot.project_path)
+    commit = re.sub(r"[^A-Za-z0-9]", "", snapshot.commit_sha or "")[:12] or "nocommit"
+    files: dict[str, bytes] = {}
+    user_init = read_user_script(project, spark.user_init_path, "run_config.spark.user_init_path")
+    user_post = read_user_script(
+        project, spark.user_post_init_path, "run_config.spark.user_post_init_path"
+    )
+    archive = project_archive(project, snapshot.env) if spark.type != "k8s" else b""
+    content = hashlib.sha256()
+    for part in (archive, __version__, home, spark.runner, user_init or "", user_post or ""):
+        content.update(part if isinstance(part, bytes) else part.encode())
+        content.update(b"\0")
+    prefix = f"{snapshot.package_name}-{commit}-{content.hexdigest()[:10]}"
+    destination = parse_destination(spark.artifacts_path)
+    urls: dict[str, str] = {}
+    if spark.type != "k8s":
+        archive_name, init_name = f"{prefix}.tar.gz", f"{prefix}-init.sh"
+        files[archive_name] = archive
+        urls["archive"] = destination.url(archive_name)
+        init = init_script_text(
+            project_name=snapshot.project_name,
+            commit=snapshot.commit_sha or "unknown",
+            project_home=home,
+            archive_url=urls["archive"],
+            user_init=user_init,
+            user_post_init=user_post,
+        )
+        files[init_name] = init.encode()
+        urls["init"] = destination.url(init_name)
+    run_scripts: dict[str, str] = {}
+    for task in tasks:
+        name = f"{prefix}-{_artifact_slug(task.full_task_id)}.py"
+        text = run_script_text(
+            runtime_source("spark_run"),
+            project_name=snapshot.project_name,
+            commit=snapshot.commit_sha or "unknown",
+            project_home=home,
+            env=snapshot.env,
+            pipeline=pipeline,
+            nodes=task.nodes,
+            runner=spark.runner,
+        )
+        files[name] = text.encode()
+        run_scripts[task.full_task_id] = destination.url(name)
+    return SparkArtifacts(
+        destination=spark.artifacts_path,
+        files=files,
+        urls=SparkArtifactUrls(
+            project_home=home,
+            init_script=urls.get("init"),
+            project_archive=urls.get("archive"),
+            run_scripts=run_scripts,
+        ),
+    )
+
+
+def ship_artifacts(compiled: CompiledDag) -> dict[str, str]:
+    """Upload the spark artifacts (before the DAG that reads them); name -> where written."""
+    artifacts = compiled.artifacts
+    if artifacts is None or not artifacts.files:
+        return {}
+    return upload_files(artifacts.destination, artifacts.files)
 
 
 def write_dag(compiled: CompiledDag, folder: Path) -> Path:

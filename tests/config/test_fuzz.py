@@ -278,9 +278,23 @@ def valid_values(clean: bool) -> dict[str, st.SearchStrategy[Any]]:
         "message_template": pick("{task} of {dag} failed", "{url} {{x}}", "plain"),
         "spark": st.one_of(
             st.none(),
-            st.fixed_dictionaries({"type": pick("dataproc", "k8s", "kubernetes")}),
             st.fixed_dictionaries(
-                {"type": pick("custom"), "operator_factory": pick("pkg.Factory")}
+                {
+                    "type": pick("dataproc"),
+                    "region": pick("europe-west1"),
+                    "project_id": pick("p"),
+                    "artifacts_path": pick("gs://b/spark", "/tmp/spark"),
+                }
+            ),
+            st.fixed_dictionaries(
+                {"type": pick("k8s", "kubernetes"), "run_script": pick("local:///r.py")}
+            ),
+            st.fixed_dictionaries(
+                {
+                    "type": pick("custom"),
+                    "operator_factory": pick("pkg.Factory"),
+                    "artifacts_path": pick("s3://b/p"),
+                }
             ),
             model("SparkConfig"),
         ),

@@ -277,6 +277,7 @@ def test_any_name_reads_its_variable(conf, monkeypatch):
             project_id: ${kedro_config:google_project_id}
             region: ${kedro_config:region,europe-west1}
             cluster_name: c-${kedro_config:workers,5}
+            artifacts_path: gs://b/${kedro_config:google_project_id}
         """,
     )
     monkeypatch.setenv("KEDRO_CONFIG_NAMESPACE", "team-ns")
@@ -289,6 +290,7 @@ def test_any_name_reads_its_variable(conf, monkeypatch):
             "project_id": "gcp-project",
             "region": "europe-west1",
             "cluster_name": "c-5",
+            "artifacts_path": "gs://b/gcp-project",
         },
     }
     spark = parse_config(raw).run_config.spark

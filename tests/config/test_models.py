@@ -178,9 +178,9 @@ SECTION_DEFAULTS = [
     (PodTemplate, {"template": "kind: Pod"}, {"template": "kind: Pod", "image": None}),
     (
         SparkConfig,
-        {"type": "dataproc"},
+        {"type": "kubernetes", "run_script": "local:///r.py"},
         {
-            "type": "dataproc",
+            "type": "k8s",
             "operator_factory": None,
             "region": None,
             "project_id": None,
@@ -189,6 +189,20 @@ SECTION_DEFAULTS = [
             "user_init_path": None,
             "user_post_init_path": None,
             "cluster_config": {},
+            "project_home": None,
+            "runner": "ThreadRunner",
+            "conf": {},
+            "gcp_conn_id": "google_cloud_default",
+            "conn_id": "spark_default",
+            "image": None,
+            "namespace": None,
+            "service_account_name": None,
+            "run_script": "local:///r.py",
+            "env_vars": {},
+            "labels": {},
+            "driver_port": None,
+            "block_manager_port": None,
+            "local_storage": None,
         },
     ),
     (NodeTagsConfig, {}, DEFAULT_NODE_TAGS),
@@ -302,6 +316,20 @@ run_config:
     user_init_path: init.sh
     user_post_init_path: post_init.sh
     cluster_config: {workers: 2}
+    project_home: /opt/project
+    runner: SequentialRunner
+    conf: {spark.executor.instances: 2}
+    gcp_conn_id: gcp
+    conn_id: spark_k8s
+    image: spark/image:1
+    namespace: spark
+    service_account_name: spark-driver
+    run_script: local:///run.py
+    env_vars: {A: "1"}
+    labels: {team: ml}
+    driver_port: 7078
+    block_manager_port: 7079
+    local_storage: {storage_class: ssd, size: 10Gi, mount_path: /scratch}
   node_tags:
     resources_prefix: res.
     machine_prefix: mach.
@@ -430,6 +458,20 @@ def test_full_document_sets_every_key():
         "user_init_path": "init.sh",
         "user_post_init_path": "post_init.sh",
         "cluster_config": {"workers": 2},
+        "project_home": "/opt/project",
+        "runner": "SequentialRunner",
+        "conf": {"spark.executor.instances": 2},
+        "gcp_conn_id": "gcp",
+        "conn_id": "spark_k8s",
+        "image": "spark/image:1",
+        "namespace": "spark",
+        "service_account_name": "spark-driver",
+        "run_script": "local:///run.py",
+        "env_vars": {"A": "1"},
+        "labels": {"team": "ml"},
+        "driver_port": 7078,
+        "block_manager_port": 7079,
+        "local_storage": {"storage_class": "ssd", "size": "10Gi", "mount_path": "/scratch"},
     }
     assert run.node_tags.model_dump() == {
         "resources_prefix": "res.",
@@ -584,11 +626,64 @@ def test_resource_names(name):
     assert parse_config(profile(limits={name: 1})).run_config.resources["p"].limits == {name: "1"}
 
 
-@pytest.mark.parametrize("spark_type", ["dataproc", "k8s", "kubernetes"])
-def test_spark_types(spark_type):
-    spark = parse_config(rc(spark={"type": spark_type})).run_config.spark
+SPARK_NEEDS = {
+    "dataproc": {"region": "europe-west1", "project_id": "p", "artifacts_path": "gs://b/a"},
+    "k8s": {"run_script": "local:///run.py"},
+    "kubernetes": {"artifacts_path": "s3://b/a"},
+    "custom": {"operator_factory": "pkg.mod.Factory", "artifacts_path": "/tmp/a"},
+}
+
+
+@pytest.mark.parametrize(
+    ("spark_type", "expected"),
+    [("dataproc", "dataproc"), ("k8s", "k8s"), ("kubernetes", "k8s"), ("custom", "custom")],
+)
+def test_spark_types(spark_type, expected):
+    spark = parse_config(rc(spark={"type": spark_type, **SPARK_NEEDS[spark_type]})).run_config.spark
     assert spark is not None
-    assert spark.type == spark_type
+    assert spark.type == expected
+
+
+@pytest.mark.parametrize(
+    ("spark_type", "missing", "message"),
+    [
+        ("dataproc", "region", "spark type dataproc needs region"),
+        ("dataproc", "project_id", "spark type dataproc needs project_id"),
+        ("dataproc", "artifacts_path", "spark type dataproc needs artifacts_path"),
+        ("custom", "operator_factory", "spark type custom needs operator_factory"),
+        ("custom", "artifacts_path", "spark type custom needs artifacts_path"),
+        ("k8s", "run_script", "spark type k8s needs run_script (in the image) or artifacts_path"),
+    ],
+)
+def test_spark_type_requirements(spark_type, missing, message):
+    spark = {"type": spark_type, **SPARK_NEEDS[spark_type]}
+    del spark[missing]
+    with pytest.raises(ConfigError) as error:
+        parse_config(rc(spark=spark))
+    assert str(error.value) == f"{PREFIX}run_config.spark: {message}"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("type", "yarn", "run_config.spark.type"),
+        ("cluster_name", "Has_Upper", "lowercase letters, digits and '-'"),
+        ("cluster_name", "x" * 41, "at most 40 characters"),
+        ("cluster_name", "9starts-with-digit", "starting with a letter"),
+        ("operator_factory", "NoModule", "is not a dotted path"),
+        ("env_vars", {"1BAD": "x"}, "not a valid environment variable name"),
+        ("labels", {"bad label": "x"}, "not a valid Kubernetes label name"),
+        ("driver_port", 70000, "run_config.spark.driver_port"),
+        ("local_storage", {"storage_class": "s", "size": "lots"}, "not a Kubernetes quantity"),
+        ("local_storage", {"storage_class": "s", "size": "1Gi", "mount_path": "rel"}, "absolute"),
+    ],
+)
+def test_spark_bad_values(key, value, fragment):
+    spark = {"type": "k8s", **SPARK_NEEDS["k8s"], key: value}
+    with pytest.raises(ConfigError) as error:
+        parse_config(rc(spark=spark))
+    assert fragment in str(error.value)
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from kedro_airflow_k8s.mlflow_settings import MlflowSettings
 from kedro_airflow_k8s.plan.model import TaskPlan
 from kedro_airflow_k8s.plan.naming import short_hash
 from kedro_airflow_k8s.render.literals import to_literal
+from kedro_airflow_k8s.render.spark import SparkArtifactUrls, default_project_home, spark_spec
 
 DEFAULT_START_DATE = "20240101"
 GENERATED_TAG = "generated_with_kedro_airflow_k8s"
@@ -228,13 +229,15 @@ def build_spec(
     extra_tags: tuple[str, ...] = (),
     with_external_dependencies: bool = True,
     mlflow: MlflowSettings | None = None,
+    spark_urls: SparkArtifactUrls | None = None,
 ) -> dict[str, Any]:
     """The plain data the runtime builder turns into a DAG.
 
     ``schedule`` overrides run_config.cron_expression (``None``: manual runs only);
     ``extra_tags`` are added to the DAG's tags (run-once marks each build with one);
     ``with_external_dependencies`` false leaves out the sensors (run-once runs at once);
-    ``mlflow`` (the project's kedro-mlflow settings) adds one MLflow run per DAG run.
+    ``mlflow`` (the project's kedro-mlflow settings) adds one MLflow run per DAG run;
+    ``spark_urls`` says where the spark artifacts are (with run_config.spark).
     """
     run_name = run_config.run_name or context.package_name
     dag_id = dag_id or dag_id_for(run_name, context.pipeline, context.env)
@@ -320,6 +323,17 @@ def build_spec(
         "pod_templates": pod_templates_spec(
             run_config, {t.pod_template for t in plan.tasks if t.pod_template}
         ),
+        "spark": spark_spec(
+            plan,
+            run_config,
+            env=context.env,
+            pipeline=context.pipeline,
+            run_name=run_name,
+            image=pod_image,
+            urls=spark_urls or SparkArtifactUrls(default_project_home(context.package_name)),
+            params=params,
+            free_id=lambda wanted: _free_id(wanted, task_ids),
+        ),
     }
 
 
@@ -341,13 +355,23 @@ def runtime_source(module: str) -> str:
     return resources.files("kedro_airflow_k8s.runtime").joinpath(f"{module}.py").read_text("utf-8")
 
 
-# Runtime extension modules: embedded when their SPEC section is set (module, class name).
-EXTENSIONS = (("mlflow", "mlflow_run", "MlflowExtension"), ("volume", "volume", "VolumeExtension"))
+# Runtime extension modules: embedded when their SPEC section is set (key, module, expression).
+EXTENSIONS = (
+    ("mlflow", "mlflow_run", "MlflowExtension"),
+    ("volume", "volume", "VolumeExtension"),
+    ("spark", "spark", "SparkExtension(untemplated)"),
+)
+CUSTOM_SPARK_EXTENSION = "SparkExtension(untemplated, CUSTOM_SPARK_OPERATORS)"
 
 
-def render_dag(spec: dict[str, Any]) -> str:
-    """The text of the DAG file for ``spec``: same spec, byte-identical text."""
+def render_dag(spec: dict[str, Any], custom_spark_source: str | None = None) -> str:
+    """The text of the DAG file for ``spec``: same spec, byte-identical text.
+
+    ``custom_spark_source`` is the checked source of a custom spark operator factory (see
+    :func:`kedro_airflow_k8s.render.spark.custom_operators_source`), for ``type: custom``."""
     used = [(module, name) for key, module, name in EXTENSIONS if spec.get(key)]
+    if custom_spark_source:
+        used = [(m, CUSTOM_SPARK_EXTENSION if m == "spark" else n) for m, n in used]
     sources = [runtime_source("dag_builder")] + [runtime_source(module) for module, _ in used]
     template = _environment().get_template("dag.py.j2")
     return template.render(
@@ -355,4 +379,5 @@ def render_dag(spec: dict[str, Any]) -> str:
         runtime_source="\n\n".join(source.rstrip("\n") for source in sources),
         extensions=", ".join(name for _, name in used),
         spec_literal=to_literal(spec),
+        custom_source=custom_spark_source or "",
     )

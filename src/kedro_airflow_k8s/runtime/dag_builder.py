@@ -15,8 +15,12 @@ with any of these static methods, called in order for each extension given to :f
 * ``dag_arguments(spec, kwargs)``: change the keyword arguments of ``DAG(...)``;
 * ``pod_arguments(spec, task, kwargs)``: change a node task's KubernetesPodOperator arguments
   (``task`` is its SPEC entry; ``env_vars`` values may be strings or ``{"jinja": ...}``);
+* ``task_operator(spec, task, kwargs)``: return the operator of a node task instead of the
+  KubernetesPodOperator (or None); called inside the task's TaskGroup, after ``pod_arguments``;
 * ``add_tasks(dag, spec, roots, leaves)``: add tasks inside ``with dag:``; ``roots`` and
   ``leaves`` are the node tasks without upstream / downstream node tasks.
+
+An extension is a class with static methods, or an instance.
 """
 
 import datetime
@@ -196,6 +200,24 @@ def _call(extensions: Any, hook: str, *args: Any) -> None:
             method(*args)
 
 
+def _extension_operator(
+    extensions: Any, spec: dict[str, Any], task: dict[str, Any], kwargs: Any, group: Any
+) -> Any:
+    """The first operator an extension's ``task_operator`` makes for ``task``, or None."""
+    for extension in extensions:
+        method = getattr(extension, "task_operator", None)
+        if method is None:
+            continue
+        if group is not None:
+            with group:
+                operator = method(spec, task, kwargs)
+        else:
+            operator = method(spec, task, kwargs)
+        if operator is not None:
+            return operator
+    return None
+
+
 def build_external_sensors(spec: dict[str, Any]) -> list[Any]:
     """One sensor per external dependency: wait for another DAG (or one of its tasks)."""
     try:  # Airflow 3
@@ -264,14 +286,17 @@ def build_dag(spec: dict[str, Any], extensions: Any = ()) -> DAG:
                 if template.get("image"):
                     kwargs["image"] = template["image"]
             _call(extensions, "pod_arguments", spec, task, kwargs)
-            kwargs["env_vars"] = untemplated(kwargs["env_vars"]) or None
-            operator = KubernetesPodOperator(
-                task_id=task["task_id"],
-                name=task["pod_name"],
-                arguments=untemplated(task["arguments"]),
-                task_group=groups.get(tuple(task.get("group", []))),
-                **kwargs,
-            )
+            group = groups.get(tuple(task.get("group", [])))
+            operator = _extension_operator(extensions, spec, task, kwargs, group)
+            if operator is None:
+                kwargs["env_vars"] = untemplated(kwargs["env_vars"]) or None
+                operator = KubernetesPodOperator(
+                    task_id=task["task_id"],
+                    name=task["pod_name"],
+                    arguments=untemplated(task["arguments"]),
+                    task_group=group,
+                    **kwargs,
+                )
             tasks[operator.task_id] = operator
         for task in spec["tasks"]:
             this = tasks[task["full_task_id"]]

@@ -1,0 +1,1 @@
+"""A tiny Kedro project with a spark group between two pandas nodes."""
