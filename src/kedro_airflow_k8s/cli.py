@@ -327,5 +327,41 @@ def ui(obj: CliContext, dag_name: str | None) -> None:
     operate.open_ui(_host(loaded), dag_name, click.echo)
 
 
+@airflow_k8s.command()
+@click.argument("airflow_url")
+@click.option(
+    "--with-github-actions",
+    is_flag=True,
+    help="Also write GitHub Actions workflows (run once on a branch push, schedule on a merge) "
+    "and a Dockerfile when the project has none.",
+)
+@click.option(
+    "-o",
+    "--output",
+    default="dag",
+    show_default=True,
+    help="Where Airflow reads DAG files (a folder, gs:// or s3:// URL), written as output.",
+)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.pass_obj
+def init(
+    obj: CliContext, airflow_url: str, with_github_actions: bool, output: str, force: bool
+) -> None:
+    """Write conf/base/airflow-k8s.yaml for the Airflow at AIRFLOW_URL."""
+    from kedro_airflow_k8s.scaffold import writer
+
+    result = writer.init_project(
+        obj.project_path,
+        airflow_url,
+        output=output,
+        with_github_actions=with_github_actions,
+        force=force,
+    )
+    for path in result.written:
+        click.echo(str(path))
+    for note in result.notes:
+        click.echo(note, err=True)
+
+
 def main(args: list[str] | None = None) -> Any:  # pragma: no cover - convenience entry
     return commands.main(args=args)

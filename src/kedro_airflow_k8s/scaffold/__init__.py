@@ -1,0 +1,245 @@
+"""Pure text out: the files ``kedro airflow-k8s init`` writes into a Kedro project.
+
+Every function takes plain values and returns file texts; reading the project and writing the
+files is :mod:`kedro_airflow_k8s.scaffold.writer`'s job.
+
+Values that come from the user or the project (URLs, names, paths) are never pasted into a file
+as they are: they go through :func:`yaml_scalar` (a one-line YAML scalar), after
+:func:`omegaconf_literal` in ``airflow-k8s.yaml`` (which Kedro reads through OmegaConf, where
+``${`` starts an interpolation), or through :func:`one_line` in comments.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+import jinja2
+import yaml
+
+#: ``${kedro_config:NAME,...}`` values the written ``airflow-k8s.yaml`` reads, so the workflows
+#: export ``KEDRO_CONFIG_<NAME>`` for each.
+CONFIG_VARIABLES = ("image_repository", "commit_id", "branch_name")
+
+DEFAULT_CRON = "@daily"
+PYTHON_VERSION = "3.11"
+RUN_ONCE_WORKFLOW = "airflow-k8s-on-push.yml"
+SCHEDULE_WORKFLOW = "airflow-k8s-on-merge.yml"
+#: The project folder inside the image; the data volume's default ``mount_path`` is its data/.
+IMAGE_WORKDIR = "/home/kedro_docker"
+
+_INTERPOLATION = re.compile(r"(\\*)\$\{")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_NOT_RUN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
+_NUMBER_START = frozenset("+-.0123456789")
+_LINE_BREAKS = "\n\r\x85\u2028\u2029"
+_PYTHON_VERSION = re.compile(r"[0-9]+\.[0-9]+")
+
+
+def yaml_scalar(value: str) -> str:
+    """``value`` as a one-line YAML scalar (plain when that is safe, else quoted).
+
+    Quotes, colons, ``#``, leading dashes, newlines and other control characters all come back
+    exactly when the file is read, by PyYAML or by OmegaConf."""
+    if not isinstance(value, str):
+        raise TypeError(f"yaml_scalar takes a string, not {type(value).__name__}")
+    plain = _dump(value, None)
+    # A plain scalar that starts like a number is quoted: OmegaConf's loader reads more forms
+    # as floats (1e3) than PyYAML's dumper knows.
+    if not (plain == value and value[:1] in _NUMBER_START) and _reads_back(plain, value):
+        return plain
+    quoted = _dump(value, '"')
+    if _reads_back(quoted, value):
+        return quoted
+    return _dump(value, '"', allow_unicode=False)  # every non-ASCII character escaped
+
+
+def _reads_back(text: str, value: str) -> bool:
+    """One line (no YAML line break) that a YAML reader turns back into ``value``."""
+    if any(ch in text for ch in _LINE_BREAKS):
+        return False
+    return bool(yaml.safe_load(f"- {text}\n") == [value])
+
+
+def _dump(value: str, style: str | None, *, allow_unicode: bool = True) -> str:
+    text = str(
+        yaml.safe_dump(
+            value, default_style=style, allow_unicode=allow_unicode, width=2**30, explicit_end=False
+        )
+    )
+    if text.endswith("\n...\n"):  # a plain scalar document may end with "..."
+        text = text[: -len("\n...\n")]
+    return text[:-1] if text.endswith("\n") else text
+
+
+def omegaconf_literal(text: str) -> str:
+    """``text`` written so OmegaConf reads it back as it is, never as an interpolation."""
+
+    def escape(match: re.Match[str]) -> str:
+        # n backslashes before "${" are read as n // 2 of them; odd n escapes the "${".
+        return match.group(1) * 2 + "\\${"
+
+    return _INTERPOLATION.sub(escape, text)
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for a comment: one line, no control characters."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(cleaned.split())
+
+
+def project_slug(project_name: str, package_name: str) -> str:
+    """A name fit for an image repository and a Kubernetes namespace: lowercase letters,
+    digits and ``-`` (at most 63), from the project name, else the package name."""
+    for candidate in (project_name, package_name):
+        ascii_text = unicodedata.normalize("NFKD", candidate).encode("ascii", "ignore").decode()
+        slug = _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")[:63].strip("-")
+        if slug:
+            return slug
+    return "kedro-project"
+
+
+def default_run_name(package_name: str, slug: str) -> str:
+    """The base of the DAG ids: the package name (letters, digits, ``_``, ``.``, ``-``)."""
+    name = _NOT_RUN_NAME.sub("_", package_name).strip("_.-")
+    return name or slug.replace("-", "_")
+
+
+def plugin_requirement(version: str, output: str) -> str:
+    """The pip requirement of this plugin for CI: the extra the output needs, this version up
+    to the next major one."""
+    scheme = output.split("://", 1)[0].lower() if "://" in output else ""
+    extra = {"s3": "[aws]", "gs": "[gcp]", "gcs": "[gcp]"}.get(scheme, "")
+    major = int(version.split(".", 1)[0])
+    return f"kedro-airflow-k8s{extra}>={version},<{major + 1}"
+
+
+def storage_kind(output: str) -> str:
+    """``s3``, ``gcs`` or ``local``: which credentials uploading to ``output`` needs."""
+    scheme = output.split("://", 1)[0].lower() if "://" in output else ""
+    return {"s3": "s3", "gs": "gcs", "gcs": "gcs"}.get(scheme, "local")
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    # YAML, shell and Dockerfiles out: "{{" belongs to GitHub expressions and "{#" to shell,
+    # so the templates use "{= value =}" and "{#= comment =#}". A missing value is an error.
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("kedro_airflow_k8s.scaffold", "templates"),
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        variable_start_string="{=",
+        variable_end_string="=}",
+        comment_start_string="{#=",
+        comment_end_string="=#}",
+    )
+    environment.filters["yaml"] = yaml_scalar
+    environment.filters["comment"] = one_line
+    return environment
+
+
+def _render(template: str, **values: Any) -> str:
+    return _environment().get_template(template).render(**values)
+
+
+def render_config(
+    *,
+    host: str,
+    output: str,
+    project_name: str,
+    package_name: str,
+    profiles: Sequence[str] = (),
+    cron_expression: str = DEFAULT_CRON,
+    uncomment_examples: bool = False,
+) -> str:
+    """The text of ``conf/base/airflow-k8s.yaml``.
+
+    ``profiles``: the resource profiles the nodes' tags ask for, written (empty) under
+    ``resources`` so the pipeline compiles at once. The optional sections are commented-out
+    examples; ``uncomment_examples`` writes them active instead (to check that they are valid)."""
+    slug = project_slug(project_name, package_name)
+    run_name = default_run_name(package_name, slug)
+    name = omegaconf_literal(one_line(project_name) or run_name)
+    return _render(
+        "airflow-k8s.yaml.j2",
+        project_name=project_name,
+        host=omegaconf_literal(host.rstrip("/")),
+        output=omegaconf_literal(output),
+        # slug is [a-z0-9-]; quoted, since OmegaConf reads a bare null, true or 1e3 as no text.
+        image=f"${{kedro_config:image_repository,'{slug}'}}:${{kedro_config:commit_id,latest}}",
+        namespace=slug,
+        run_name=run_name,
+        experiment_name=run_name,
+        cron_expression=cron_expression,
+        description=f"{name} (branch ${{kedro_config:branch_name,unknown}})",
+        workdir=IMAGE_WORKDIR,
+        with_resources=bool(profiles),
+        profiles=[p for p in dict.fromkeys(profiles) if p != "__default__"],
+        c="" if uncomment_examples else "# ",
+    )
+
+
+def _check_python_version(version: str) -> None:
+    if not _PYTHON_VERSION.fullmatch(version):
+        raise ValueError(f"python version {version!r}: write MAJOR.MINOR, e.g. 3.11")
+
+
+def _no_expression(name: str, value: str) -> str:
+    if "${{" in value:
+        raise ValueError(f"{name} {value!r} holds '${{{{', which GitHub Actions would evaluate")
+    return value
+
+
+def render_workflows(
+    *,
+    project_name: str,
+    run_name: str,
+    output: str,
+    requirement: str,
+    main_branch: str = "main",
+    working_directory: str = ".",
+    has_requirements: bool = True,
+    python_version: str = PYTHON_VERSION,
+) -> dict[str, str]:
+    """The GitHub Actions workflows, by file name: run once on a push to any other branch than
+    ``main_branch``, schedule on a push (merge) to it."""
+    _check_python_version(python_version)
+    values = {
+        "project_name": project_name,
+        "run_name": _no_expression("run_name", run_name),
+        "requirement": _no_expression("requirement", requirement),
+        "main_branch": _no_expression("branch", main_branch),
+        "working_directory": _no_expression("project folder", working_directory),
+        "has_requirements": has_requirements,
+        "python_version": python_version,
+        "storage": storage_kind(output),
+    }
+    return {
+        RUN_ONCE_WORKFLOW: _render("airflow-k8s-on-push.yml.j2", **values),
+        SCHEDULE_WORKFLOW: _render("airflow-k8s-on-merge.yml.j2", **values),
+    }
+
+
+def render_dockerfile(
+    *, project_name: str, has_requirements: bool = True, python_version: str = PYTHON_VERSION
+) -> str:
+    """A Dockerfile that installs the project so ``kedro run`` works in its WORKDIR."""
+    _check_python_version(python_version)
+    return _render(
+        "Dockerfile.j2",
+        project_name=project_name,
+        has_requirements=has_requirements,
+        python_version=python_version,
+        workdir=IMAGE_WORKDIR,
+    )
+
+
+def render_dockerignore() -> str:
+    """What stays out of the image: git data, virtualenvs, caches, local config and secrets."""
+    return _render("dockerignore.j2")
