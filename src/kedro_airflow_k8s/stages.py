@@ -143,6 +143,7 @@ def _custom_source(
         params=params_template(loaded.config.run_config),
         runner=spark.runner,
         cluster_config=spark.cluster_config,
+        spark_conf=spark.conf,
     )
 
 

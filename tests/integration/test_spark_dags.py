@@ -287,7 +287,7 @@ def test_k8s_spark_submit(spark_build: SparkBuild) -> None:
         "spark.kubernetes.driver.request.cores": "1",
         "spark.driver.memory": "2048m",
         "spark.executor.memory": "2048m",
-        "spark.executor.instances": 2,
+        "spark.executor.instances": "2",
     }
     assert {key: conf[key] for key in expected} == expected
     claim = "spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1"

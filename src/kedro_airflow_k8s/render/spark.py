@@ -21,12 +21,14 @@ from kedro_airflow_k8s.config.models import RunConfig, SparkConfig
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
-from kedro_airflow_k8s.spark import SparkCluster, SparkJob, SparkOperatorFactoryBase
+from kedro_airflow_k8s.render.spark_factory import SparkCluster, SparkJob, SparkOperatorFactoryBase
 
 CLUSTER_NAME_MACRO = "kak8s_spark_cluster_name"
 CLUSTER_NAME_TEMPLATE = "{{ " + CLUSTER_NAME_MACRO + "(run_id) }}"
 _CLUSTER_SAFE = re.compile(r"[^a-z0-9-]+")
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[munkMGTPE]|[KMGTPE]i)?$")
+_QUANTITY = re.compile(
+    r"^[+]?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[munkMGTPE])?$"
+)
 _FACTORS = {
     "": 1,
     "k": 10**3,
@@ -84,8 +86,8 @@ def spark_memory(quantity: str) -> str:
     if not match:
         raise ValueError(f"{quantity!r} is not a memory quantity")
     number, suffix = match.groups()
-    if suffix and suffix[0] in "eE":
-        value = float(number + suffix)
+    if suffix and len(suffix) > 1 and suffix[0] in "eE" and suffix != "Ei":
+        value = float(number + suffix)  # a decimal exponent such as 1e9
     elif suffix == "m":
         value = float(number) / 1000
     elif suffix in ("u", "n"):
@@ -93,6 +95,13 @@ def spark_memory(quantity: str) -> str:
     else:
         value = float(number) * _FACTORS[suffix or ""]
     return f"{max(1, math.ceil(value / 2**20))}m"
+
+
+def spark_property(value: Any) -> str:
+    """A Spark property value as the text Spark reads (``true``, ``2``, ``0.5``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def job_arguments(
@@ -234,6 +243,7 @@ def spark_spec(
     if spark is None or not tasks:
         return None
     home_path = f"{urls.project_home}/src"
+    extra_conf = {key: spark_property(value) for key, value in spark.conf.items()}
     out: dict[str, Any] = {
         "type": spark.type,
         "tasks": [task.full_task_id for task in tasks],
@@ -256,7 +266,7 @@ def spark_spec(
         config["initialization_actions"] = actions
         out["cluster"]["cluster_config"] = config
         for task in tasks:
-            properties = {"spark.executorEnv.PYTHONPATH": home_path, **spark.conf}
+            properties = {"spark.executorEnv.PYTHONPATH": home_path, **extra_conf}
             out["jobs"][task.full_task_id] = {
                 "main_python_file_uri": (urls.run_scripts or {})[task.full_task_id],
                 "args": job_arguments(env, pipeline, task.nodes, spark.runner, params),
@@ -266,7 +276,7 @@ def spark_spec(
         base = k8s_base_conf(run_config, spark, image)
         for task in tasks:
             profile = run_config.resources.get(task.resource_profile or "")
-            conf = {**base, **_k8s_resource_conf(profile), **spark.conf}
+            conf = {**base, **_k8s_resource_conf(profile), **extra_conf}
             application = spark.run_script or (urls.run_scripts or {})[task.full_task_id]
             out["jobs"][task.full_task_id] = {
                 "application": application,
@@ -316,10 +326,12 @@ def custom_operators_source(
     params: dict[str, str],
     runner: str,
     cluster_config: dict[str, Any],
+    spark_conf: Mapping[str, Any] | None = None,
 ) -> str:
     """The generated file's ``CUSTOM_SPARK_OPERATORS``: the factory's import statement and one
     function per operator returning the factory's expression; every piece is checked."""
     where = f"run_config.spark.operator_factory {type(factory).__name__}"
+    spark_conf = spark_conf or {}
     cluster = SparkCluster(
         project_name=project_name,
         create_task_id=spec["create_task_id"],
@@ -360,11 +372,17 @@ def custom_operators_source(
             run_script_url=(urls.run_scripts or {}).get(task.full_task_id, ""),
             arguments=tuple(job_arguments(env, pipeline, task.nodes, runner, params)),
             cluster=cluster,
+            properties={key: spark_property(value) for key, value in spark_conf.items()},
         )
         submit = _check_expression(produce("submit_operator", job), f"{where}.submit_operator")
         lines.append(f"        {to_literal(task.full_task_id)}: lambda: ({submit}\n        ),")
     lines += ["    },", "}"]
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    try:  # parsing each piece alone misses e.g. a __future__ import or `await` in place
+        compile(f"SPEC = None\n{text}\n", "generated DAG file", "exec")  # after SPEC
+    except SyntaxError as error:
+        raise ConfigError(f"{where} gives code that does not compile: {error.msg}") from None
+    return text
 
 
 def produce_attr(factory: Any, name: str, where: str) -> Any:
