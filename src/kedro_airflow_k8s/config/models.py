@@ -651,7 +651,9 @@ class RunConfig(ConfigModel):
     )
     namespace: StrictStr = Field("default", description="Kubernetes namespace of the pods.")
     experiment_name: StrictStr | None = Field(
-        None, description="MLflow experiment name; defaults to run_name."
+        None,
+        description="Shown in the DAG's `experiment_name:` tag; defaults to run_name. (The MLflow "
+        "run goes into kedro-mlflow's experiment, see mlflow.yml.)",
     )
     run_name: StrictStr | None = Field(
         None, description="Base of the DAG id; defaults to the project's package name."

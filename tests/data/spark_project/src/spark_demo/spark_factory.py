@@ -12,7 +12,9 @@ class DemoFactory(SparkOperatorFactoryBase):
         return self.call(
             "BashOperator",
             task_id=cluster.create_task_id,
-            bash_command=f"echo create {cluster.name} with init script {cluster.init_script_url}; true",
+            bash_command=(
+                f"echo create {cluster.name} with init script {cluster.init_script_url}; true"
+            ),
         )
 
     def delete_cluster_operator(self, cluster: SparkCluster) -> str:
