@@ -29,11 +29,12 @@ users:
 """
 
 
-def copy_example(target: Path, *, git: bool = True) -> Path:
-    """A fresh copy of the bundled example project, optionally as its own git repository."""
-    project = target / "spaceflights"
+def copy_project(source: Path, target: Path, name: str, *, git: bool = True) -> Path:
+    """A fresh copy of a bundled project (no generated DAGs, caches or logs), optionally as its
+    own git repository with one commit."""
+    project = target / name
     shutil.copytree(
-        EXAMPLE,
+        source,
         project,
         ignore=shutil.ignore_patterns("dag", "__pycache__", ".telemetry", "logs"),
     )
@@ -42,10 +43,26 @@ def copy_example(target: Path, *, git: bool = True) -> Path:
         subprocess.run(["git", "init", "-q", "-b", "main"], **run)  # type: ignore[call-overload]
         subprocess.run(["git", "add", "-A"], **run)  # type: ignore[call-overload]
         subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "example"],
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", name],
             **run,  # type: ignore[call-overload]
         )
     return project
+
+
+def copy_example(target: Path, *, git: bool = True) -> Path:
+    """A fresh copy of the bundled example project, optionally as its own git repository."""
+    return copy_project(EXAMPLE, target, "spaceflights", git=git)
+
+
+def dag_spec(dag_file: Path) -> dict[str, Any]:
+    """The ``SPEC`` literal of a generated DAG file, read without running the file."""
+    import ast
+
+    for statement in ast.parse(dag_file.read_text()).body:
+        if isinstance(statement, ast.Assign) and getattr(statement.targets[0], "id", "") == "SPEC":
+            value: dict[str, Any] = ast.literal_eval(statement.value)
+            return value
+    raise AssertionError(f"no SPEC in {dag_file}")
 
 
 def kedro(

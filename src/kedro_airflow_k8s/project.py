@@ -12,7 +12,6 @@ import ast
 import functools
 import inspect
 import re
-import subprocess
 import sys
 import typing
 import warnings
@@ -24,6 +23,7 @@ from typing import Any
 
 from kedro_airflow_k8s.config import PluginConfig, parse_config, read_raw_config
 from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.git import git_output
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings, read_mlflow_settings
 from kedro_airflow_k8s.snapshot import (
     DatasetSource,
@@ -267,10 +267,4 @@ class GitInfo:
 
 @cache
 def _git(path: str, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=path, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+    return git_output(path, *args)

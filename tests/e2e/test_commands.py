@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import stat
 import time
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, copy_example, kedro
+from tests.helpers import REPO, copy_example, dag_spec, kedro
 
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 
@@ -51,14 +50,6 @@ def _cli(project: Path, airflow_server: Any, *args: str, env: dict[str, str] | N
     return kedro(project, "airflow-k8s", "-e", "e2e", *args, env=full)
 
 
-def _spec(path: Path) -> dict[str, Any]:
-    for statement in ast.parse(path.read_text()).body:
-        if isinstance(statement, ast.Assign) and getattr(statement.targets[0], "id", "") == "SPEC":
-            value: dict[str, Any] = ast.literal_eval(statement.value)
-            return value
-    raise AssertionError("no SPEC")
-
-
 def test_upload_pipeline_writes_to_the_configured_output(
     project: Path, airflow_server: Any
 ) -> None:
@@ -66,7 +57,7 @@ def test_upload_pipeline_writes_to_the_configured_output(
     assert done.returncode == 0, done.stderr[-2000:]
     written = airflow_server.dags_folder / "spaceflights___default___e2e.py"
     assert done.stdout.strip().splitlines()[-1] == str(written)
-    spec = _spec(written)
+    spec = dag_spec(written)
     assert spec["pod"]["image"] == "spaceflights:upload"
     assert spec["dag"]["schedule"] == "@daily"
 
@@ -84,7 +75,7 @@ def test_schedule_sets_cron_and_name(project: Path, airflow_server: Any, tmp_pat
         "spaceflights-weekdays",
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    spec = _spec(tmp_path / "spaceflights_weekdays.py")
+    spec = dag_spec(tmp_path / "spaceflights_weekdays.py")
     assert spec["dag"]["dag_id"] == "spaceflights-weekdays"
     assert spec["dag"]["schedule"] == "15 3 * * MON-FRI"
 

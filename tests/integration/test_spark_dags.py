@@ -10,9 +10,7 @@ hand-made context, as Airflow would render them for a run.
 
 from __future__ import annotations
 
-import ast
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, kedro, load_runtime
+from tests.helpers import REPO, copy_project, dag_spec, kedro, load_runtime
 
 pytestmark = pytest.mark.airflow
 
@@ -40,16 +38,7 @@ class SparkBuild:
 
 
 def copy_spark_project(target: Path) -> Path:
-    project = target / "spark_demo"
-    shutil.copytree(SPARK_PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
-    run = {"cwd": project, "check": True, "capture_output": True}
-    subprocess.run(["git", "init", "-q", "-b", "main"], **run)  # type: ignore[call-overload]
-    subprocess.run(["git", "add", "-A"], **run)  # type: ignore[call-overload]
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "spark demo"],
-        **run,  # type: ignore[call-overload]
-    )
-    return project
+    return copy_project(SPARK_PROJECT, target, "spark_demo")
 
 
 @pytest.fixture(scope="module")
@@ -105,14 +94,6 @@ def _rendered(dag: Any, task_id: str, run_id: str = "manual__2026-01-01") -> Any
     copy = task.prepare_for_execution() if hasattr(task, "prepare_for_execution") else task
     copy.render_template_fields(_context(dag, run_id))
     return copy
-
-
-def _spec(path: Path) -> dict[str, Any]:
-    tree = ast.parse(path.read_text())
-    for statement in tree.body:
-        if isinstance(statement, ast.Assign) and getattr(statement.targets[0], "id", "") == "SPEC":
-            return ast.literal_eval(statement.value)  # type: ignore[no-any-return]
-    raise AssertionError("no SPEC")
 
 
 # --- Dataproc -------------------------------------------------------------------------------
@@ -198,7 +179,7 @@ def test_dataproc_job_runs_the_group_with_the_run_script(spark_build: SparkBuild
         "ThreadRunner",
         '--params=alpha="x\\x2cy"',  # the run's conf, encoded as for the pods
     ]
-    home = _spec(spark_build.files["local"])["spark"]
+    home = dag_spec(spark_build.files["local"])["spark"]
     assert home["jobs"][SPARK_TASK]["properties"]["spark.executorEnv.PYTHONPATH"].endswith("/src")
     assert pyspark["properties"]["spark.executorEnv.PYTHONPATH"].endswith("/src")
 
@@ -222,7 +203,7 @@ def test_artifact_names_carry_project_commit_and_group(spark_build: SparkBuild) 
 def test_mlflow_run_id_reaches_driver_and_executors(spark_build: SparkBuild) -> None:
     """The Dataproc DAG's SPEC with an MLflow section, built by the runtime as the generated
     file does when kedro-mlflow is on (see render.dag.EXTENSIONS)."""
-    spec = _spec(spark_build.files["local"])
+    spec = dag_spec(spark_build.files["local"])
     spec["mlflow"] = {
         "tracking_uri": "http://127.0.0.1:9",
         "experiment_name": "spark_demo",

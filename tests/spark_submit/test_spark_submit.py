@@ -11,7 +11,6 @@ and its UI is off.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, helper_venv, kedro, load_runtime
+from tests.helpers import REPO, dag_spec, helper_venv, kedro, load_runtime
 from tests.integration.test_spark_dags import SPARK_TASK, copy_spark_project
 
 pytestmark = pytest.mark.slow
@@ -32,32 +31,66 @@ def spark_python() -> Path:
     return helper_venv("spark", REPO / "requirements" / "spark-run.txt", "KAK8S_SPARK_VENV")
 
 
-def _spec(path: Path) -> dict[str, Any]:
-    for statement in ast.parse(path.read_text()).body:
-        if isinstance(statement, ast.Assign) and getattr(statement.targets[0], "id", "") == "SPEC":
-            return ast.literal_eval(statement.value)  # type: ignore[no-any-return]
-    raise AssertionError("no SPEC in the DAG file")
-
-
 def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KEDRO_", "PYSPARK", "SPARK"))}
     env.update({"KEDRO_DISABLE_TELEMETRY": "true", **extra})
     return env
 
 
-def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python: Path) -> None:
+def _compile(tmp_path: Path, home: Path) -> dict[str, Any]:
+    """Compile the spark demo for Dataproc (artifacts in a local folder, PROJECT_HOME ``home``);
+    the DAG's SPEC."""
     project = copy_spark_project(tmp_path)
-    artifacts, home, dags = tmp_path / "artifacts", tmp_path / "cluster" / "spark_demo", tmp_path
     done = kedro(
         project,
         "airflow-k8s",
         "compile",
         "-o",
-        str(dags / "dags"),
-        env={"KEDRO_CONFIG_SPARK_ARTIFACTS": str(artifacts), "KEDRO_CONFIG_SPARK_HOME": str(home)},
+        str(tmp_path / "dags"),
+        env={
+            "KEDRO_CONFIG_SPARK_ARTIFACTS": str(tmp_path / "artifacts"),
+            "KEDRO_CONFIG_SPARK_HOME": str(home),
+        },
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    spec = _spec(next((dags / "dags").glob("*.py")))
+    return dag_spec(next((tmp_path / "dags").glob("*.py")))
+
+
+def _spark_submit(
+    spark_python: Path, script: str, args: list[str], cwd: Path, properties: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``spark-submit --master local[1]`` on loopback, UI off."""
+    local = {
+        "spark.ui.enabled": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+    }
+    return subprocess.run(
+        [
+            str(spark_python.parent / "spark-submit"),
+            "--master",
+            "local[1]",
+            *(f"--conf={key}={value}" for key, value in {**local, **properties}.items()),
+            script,
+            *args,
+        ],
+        cwd=cwd,
+        env=_clean_env(
+            SPARK_LOCAL_IP="127.0.0.1",
+            PYSPARK_PYTHON=str(spark_python),
+            PYSPARK_DRIVER_PYTHON=str(spark_python),
+        ),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python: Path) -> None:
+    home = tmp_path / "cluster" / "spark_demo"
+    spec = _compile(tmp_path, home)
+    project = tmp_path / "spark_demo"
     job = spec["spark"]["jobs"][SPARK_TASK]
     (init_action,) = spec["spark"]["cluster"]["cluster_config"]["initialization_actions"]
 
@@ -99,32 +132,12 @@ def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python:
         a if isinstance(a, str) else "--params=" + runtime.kedro_params({}, {}, {})
         for a in job["args"]
     ]
-    submit = subprocess.run(
-        [
-            str(spark_python.parent / "spark-submit"),
-            "--master",
-            "local[1]",
-            "--conf",
-            "spark.ui.enabled=false",
-            "--conf",
-            "spark.driver.host=127.0.0.1",
-            "--conf",
-            "spark.driver.bindAddress=127.0.0.1",
-            *(f"--conf={key}={value}" for key, value in job["properties"].items()),
-            job["main_python_file_uri"],
-            *args,
-            "--set-env=SPARK_DEMO_MARK=from-airflow",
-        ],
-        cwd=tmp_path,
-        env=_clean_env(
-            SPARK_LOCAL_IP="127.0.0.1",
-            PYSPARK_PYTHON=str(spark_python),
-            PYSPARK_DRIVER_PYTHON=str(spark_python),
-        ),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    submit = _spark_submit(
+        spark_python,
+        job["main_python_file_uri"],
+        [*args, "--set-env=SPARK_DEMO_MARK=from-airflow"],
+        tmp_path,
+        job["properties"],
     )
     assert submit.returncode == 0, (submit.stdout[-2000:], submit.stderr[-4000:])
     assert (
@@ -151,18 +164,8 @@ def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python:
 
 def test_a_failing_group_fails_the_job(tmp_path: Path, spark_python: Path) -> None:
     """No input for the group (the pod before it did not run): spark-submit exits non-zero."""
-    project = copy_spark_project(tmp_path)
-    artifacts, home = tmp_path / "artifacts", tmp_path / "cluster" / "spark_demo"
-    done = kedro(
-        project,
-        "airflow-k8s",
-        "compile",
-        "-o",
-        str(tmp_path / "dags"),
-        env={"KEDRO_CONFIG_SPARK_ARTIFACTS": str(artifacts), "KEDRO_CONFIG_SPARK_HOME": str(home)},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    spec = _spec(next((tmp_path / "dags").glob("*.py")))
+    home = tmp_path / "cluster" / "spark_demo"
+    spec = _compile(tmp_path, home)
     job = spec["spark"]["jobs"][SPARK_TASK]
     shutil.unpack_archive(
         spec["spark"]["cluster"]["cluster_config"]["initialization_actions"][0][
@@ -171,26 +174,7 @@ def test_a_failing_group_fails_the_job(tmp_path: Path, spark_python: Path) -> No
         home,
         "gztar",
     )
-    submit = subprocess.run(
-        [
-            str(spark_python.parent / "spark-submit"),
-            "--master",
-            "local[1]",
-            "--conf",
-            "spark.ui.enabled=false",
-            "--conf",
-            "spark.driver.host=127.0.0.1",
-            "--conf",
-            "spark.driver.bindAddress=127.0.0.1",
-            job["main_python_file_uri"],
-            *[a for a in job["args"] if isinstance(a, str)],
-        ],
-        cwd=tmp_path,
-        env=_clean_env(SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=str(spark_python)),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    args = [a for a in job["args"] if isinstance(a, str)]
+    submit = _spark_submit(spark_python, job["main_python_file_uri"], args, tmp_path, {})
     assert submit.returncode != 0
     assert "clean_sales" in submit.stdout + submit.stderr  # Kedro names the missing dataset

@@ -147,24 +147,20 @@ class SparkExtension:
             )
 
             cluster = spark["cluster"]
-            protect = self.protect
+            common = {
+                "project_id": self.protect(cluster["project_id"]),
+                "region": self.protect(cluster["region"]),
+                "gcp_conn_id": self.protect(cluster["gcp_conn_id"]),
+                "cluster_name": self.protect(SPARK_CLUSTER_TEMPLATE),
+                "dag": dag,
+            }
             create = DataprocCreateClusterOperator(
                 task_id=spark["create_task_id"],
-                project_id=protect(cluster["project_id"]),
-                region=protect(cluster["region"]),
-                gcp_conn_id=protect(cluster["gcp_conn_id"]),
-                cluster_name=protect(SPARK_CLUSTER_TEMPLATE),
-                cluster_config=protect(cluster["cluster_config"]),
-                dag=dag,
+                cluster_config=self.protect(cluster["cluster_config"]),
+                **common,
             )
             delete = DataprocDeleteClusterOperator(
-                task_id=spark["delete_task_id"],
-                project_id=protect(cluster["project_id"]),
-                region=protect(cluster["region"]),
-                gcp_conn_id=protect(cluster["gcp_conn_id"]),
-                cluster_name=protect(SPARK_CLUSTER_TEMPLATE),
-                trigger_rule="all_done",
-                dag=dag,
+                task_id=spark["delete_task_id"], trigger_rule="all_done", **common
             )
         else:
             create = self.custom_operators["create"]()

@@ -8,13 +8,13 @@ written; each file is written whole or not at all (``ship.write_local_atomic``).
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kedro_airflow_k8s import __version__, scaffold
 from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.git import git_output
 
 if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
     import tomllib
@@ -134,19 +134,9 @@ def check_output(output: str) -> str:
     return output
 
 
-def _git(path: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=path, capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
-
-
 def repository_root(project_path: Path) -> Path:
     """Where ``.github/workflows`` belongs: the git checkout's top folder, else the project."""
-    top = _git(project_path, "rev-parse", "--show-toplevel")
+    top = git_output(project_path, "rev-parse", "--show-toplevel")
     if top:
         root = Path(top).resolve()
         if project_path.resolve().is_relative_to(root):
@@ -156,13 +146,13 @@ def repository_root(project_path: Path) -> Path:
 
 def main_branch(project_path: Path) -> str:
     """The branch a merge goes to: origin's default branch, else main, else master."""
-    remote_head = _git(
+    remote_head = git_output(
         project_path, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"
     )
     if remote_head and "/" in remote_head:
         return remote_head.split("/", 1)[1]
     for name in ("main", "master"):
-        if _git(project_path, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}"):
+        if git_output(project_path, "rev-parse", "--verify", "--quiet", f"refs/heads/{name}"):
             return name
     return "main"
 
