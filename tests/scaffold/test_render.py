@@ -344,12 +344,3 @@ def test_dockerignore_keeps_local_config_and_git_out() -> None:
     for pattern in (".git", ".venv", "conf/local/**", "!conf/local/.gitkeep", "**/__pycache__"):
         assert pattern in lines
     assert "data" not in lines and "conf" not in lines  # the project's data and conf go in
-
-
-def test_the_repository_workflows_pass_actionlint() -> None:
-    from tests.helpers import REPO
-
-    workflows = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
-    assert workflows
-    done = actionlint(*workflows)
-    assert done.returncode == 0, done.stdout + done.stderr

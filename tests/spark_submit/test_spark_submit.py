@@ -87,6 +87,20 @@ def _spark_submit(
     )
 
 
+def _pod(spark_python: Path, home: Path, node: str) -> None:
+    """What the node's pod runs (``kedro run --nodes NODE`` in the project)."""
+    done = subprocess.run(
+        [str(spark_python), "-m", "kedro", "run", "--nodes", node],
+        cwd=home,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python: Path) -> None:
     home = tmp_path / "cluster" / "spark_demo"
     spec = _compile(tmp_path, home)
@@ -114,16 +128,7 @@ def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python:
 
     # 2. The pod before the group (the data lives in the catalog's storage: a shared folder).
     shutil.copytree(project / "data", home / "data")
-    before = subprocess.run(
-        [str(spark_python), "-m", "kedro", "run", "--nodes", "clean"],
-        cwd=home,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert before.returncode == 0, before.stderr[-3000:]
+    _pod(spark_python, home, "clean")
 
     # 3. The Dataproc job: spark-submit of the run script with the SPEC's arguments, the
     #    --params template rendered as Airflow would for a run without conf.
@@ -135,7 +140,7 @@ def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python:
     submit = _spark_submit(
         spark_python,
         job["main_python_file_uri"],
-        [*args, "--set-env=SPARK_DEMO_MARK=from-airflow"],
+        args,
         tmp_path,
         job["properties"],
     )
@@ -148,16 +153,7 @@ def test_generated_run_script_runs_the_spark_group(tmp_path: Path, spark_python:
     assert totals == ["region,total", "east,5", "north,17", "south,5"]
 
     # 4. The pod after the group reads what the spark job wrote.
-    after = subprocess.run(
-        [str(spark_python), "-m", "kedro", "run", "--nodes", "report"],
-        cwd=home,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert after.returncode == 0, after.stderr[-3000:]
+    _pod(spark_python, home, "report")
     report = json.loads((home / "data" / "08_reporting" / "report.json").read_text())
     assert report == {"east": 5, "north": 17, "south": 5}
 
