@@ -114,3 +114,69 @@ def test_dag_with_every_runtime_feature_imports_on_airflow_2_10(
     expected = {t.task_id: sorted(t.upstream_task_ids) for t in airflow3.tasks}
     assert result["dags"] == {airflow3.dag_id: expected}
     assert {"data_volume_init", "data_volume_delete", "wait_for_upstream.done"} <= set(expected)
+
+
+CORE_BASH_FACTORY = '''
+from kedro_airflow_k8s.spark import SparkOperatorFactoryBase
+
+
+class CoreBashFactory(SparkOperatorFactoryBase):
+    """Operators of Airflow 2.10's core, so the DAG needs no provider there."""
+
+    @property
+    def imports_statement(self):
+        return "from airflow.operators.bash import BashOperator"
+
+    def create_cluster_operator(self, cluster):
+        return self.call("BashOperator", task_id=cluster.create_task_id, bash_command="true")
+
+    def delete_cluster_operator(self, cluster):
+        return self.call("BashOperator", task_id=cluster.delete_task_id, bash_command="true")
+
+    def submit_operator(self, job):
+        return self.call("BashOperator", task_id=job.task_id, bash_command="true")
+'''
+
+
+def test_spark_dag_of_a_custom_factory_imports_on_airflow_2_10(
+    airflow2_python: Path, tmp_path: Path
+) -> None:
+    """The spark extension and the builder's task_operator hook on Airflow 2.10 (Dataproc and
+    spark-submit DAGs need providers that the 2.10 virtualenv does not have)."""
+    from tests.helpers import kedro
+    from tests.integration.test_spark_dags import copy_spark_project
+
+    project = copy_spark_project(tmp_path)
+    (project / "src" / "spark_demo" / "core_bash.py").write_text(CORE_BASH_FACTORY)
+    (project / "conf" / "core").mkdir()
+    (project / "conf" / "core" / "airflow-k8s.yaml").write_text(
+        "run_config:\n  spark:\n    type: custom\n"
+        "    operator_factory: spark_demo.core_bash.CoreBashFactory\n"
+    )
+    dags = tmp_path / "dags"
+    done = kedro(
+        project,
+        "airflow-k8s",
+        "-e",
+        "core",
+        "compile",
+        "-o",
+        str(dags),
+        env={"KEDRO_CONFIG_SPARK_ARTIFACTS": str(tmp_path / "artifacts")},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    probe = subprocess.run(
+        [str(airflow2_python), "-c", PROBE, str(dags)],
+        env={**env, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert result["errors"] == {}
+    (tasks,) = result["dags"].values()
+    assert tasks["spark_to_spark"] == ["clean", "create_spark_cluster"]
+    assert tasks["delete_spark_cluster"] == ["create_spark_cluster", "spark_to_spark"]
