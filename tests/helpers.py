@@ -156,3 +156,75 @@ def actionlint(*workflows: Path) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def pod_task(
+    task_id: str,
+    *,
+    full_task_id: str | None = None,
+    group: tuple[str, ...] | list[str] = (),
+    upstream: tuple[str, ...] | list[str] = (),
+    profile: str | None = None,
+    arguments: list[Any] | None = None,
+) -> dict[str, Any]:
+    """A SPEC task entry written by hand: one pod running one node named like the task."""
+    full = full_task_id or task_id
+    return {
+        "task_id": task_id,
+        "full_task_id": full,
+        "group": list(group),
+        "pod_name": task_id,
+        "kind": "pod",
+        "nodes": [full],
+        "profile": profile,
+        "arguments": arguments if arguments is not None else ["kedro", "run", "--nodes", full],
+        "upstream": list(upstream),
+    }
+
+
+def handmade_spec(
+    dag_id: str,
+    tasks: list[dict[str, Any]],
+    *,
+    dag: dict[str, Any] | None = None,
+    default_args: dict[str, Any] | None = None,
+    pod: dict[str, Any] | None = None,
+    **sections: Any,
+) -> dict[str, Any]:
+    """A SPEC as the renderer writes it, for runtime tests that build DAGs without a project:
+    ``dag``, ``default_args`` and ``pod`` override single keys, ``sections`` whole sections."""
+    return {
+        "dag": {
+            "dag_id": dag_id,
+            "description": "d",
+            "doc_md": "doc",
+            "schedule": None,
+            "start_date": [2024, 5, 6],
+            "max_active_runs": 1,
+            "default_args": {
+                "owner": "me",
+                "retries": 0,
+                "retry_delay_seconds": 60,
+                **(default_args or {}),
+            },
+            "tags": ["t1"],
+            **(dag or {}),
+        },
+        "pod": {
+            "image": "img:1",
+            "image_pull_policy": "IfNotPresent",
+            "namespace": "ns",
+            "startup_timeout_seconds": 30,
+            "service_account_name": None,
+            "kubernetes_conn_id": None,
+            "image_pull_secrets": [],
+            "secrets": [],
+            "env_vars": {},
+            **(pod or {}),
+        },
+        "profiles": {},
+        "task_groups": [],
+        "tasks": tasks,
+        "final_task_id": "pipeline_complete",
+        **sections,
+    }

@@ -26,6 +26,7 @@ import pytest
 
 from kedro_airflow_k8s.render.dag import render_dag
 from kedro_airflow_k8s.runtime.volume import volume_claim_name
+from tests.helpers import handmade_spec, pod_task
 
 from .infra.pvc_support import claim, claims
 
@@ -44,46 +45,24 @@ def _spec(dag_id: str, failing_node: str | None, skip_init: bool) -> dict[str, A
         code = f"import sys; print('node {name} ran'); sys.exit({3 if name == failing_node else 0})"
         return ["python", "-c", code]
 
-    return {
-        "dag": {
-            "dag_id": dag_id,
-            "description": "volume e2e",
-            "doc_md": "volume e2e",
-            "schedule": None,
-            "start_date": [2024, 1, 1],
-            "max_active_runs": 1,
-            "default_args": {"owner": "e2e", "retries": 0, "retry_delay_seconds": 5},
-            "tags": ["e2e-volume"],
-        },
-        "pod": {
-            "image": "spaceflights:e2e",
-            "image_pull_policy": "IfNotPresent",
-            "namespace": NAMESPACE,
-            "startup_timeout_seconds": 120,
-            "service_account_name": None,
-            "kubernetes_conn_id": None,
-            "image_pull_secrets": [],
-            "secrets": [],
-            "env_vars": {},
-        },
-        "profiles": {},
-        "task_groups": [],
-        "tasks": [
+    return handmade_spec(
+        dag_id,
+        [
             {
-                "task_id": name,
-                "full_task_id": name,
-                "group": [],
+                **pod_task(name, upstream=upstream, arguments=arguments(name)),
                 "pod_name": f"node-{name}",
-                "kind": "pod",
-                "nodes": [name],
-                "profile": None,
-                "arguments": arguments(name),
-                "upstream": upstream,
             }
             for name, upstream in (("a", []), ("b", ["a"]), ("c", ["a"]), ("d", []))
         ],
-        "final_task_id": FINAL,
-        "volume": {
+        dag={
+            "description": "volume e2e",
+            "doc_md": "volume e2e",
+            "start_date": [2024, 1, 1],
+            "tags": ["e2e-volume"],
+        },
+        default_args={"owner": "e2e", "retry_delay_seconds": 5},
+        pod={"image": "spaceflights:e2e", "namespace": NAMESPACE, "startup_timeout_seconds": 120},
+        volume={
             "storage_class": None if skip_init else "fast-ssd",
             "size": "2Gi",
             "access_modes": ["ReadWriteMany"],
@@ -93,7 +72,7 @@ def _spec(dag_id: str, failing_node: str | None, skip_init: bool) -> dict[str, A
             "create_task_id": INIT,
             "delete_task_id": DELETE,
         },
-    }
+    )
 
 
 SPECS = {

@@ -12,47 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import DUMMY_KUBECONFIG, load_runtime
+from tests.helpers import DUMMY_KUBECONFIG, handmade_spec, load_runtime, pod_task
 
 RUNTIME = Path(__file__).resolve().parents[2] / "src" / "kedro_airflow_k8s" / "runtime"
 START, END = "start_mlflow_run", "end_mlflow_run"
 
-SPEC: dict[str, Any] = {
-    "dag": {
-        "dag_id": "demo.__default__.prod",
-        "description": "d",
-        "doc_md": "doc",
-        "schedule": None,
-        "start_date": [2024, 5, 6],
-        "max_active_runs": 1,
-        "default_args": {"owner": "me", "retries": 1, "retry_delay_seconds": 60},
-        "tags": ["t1"],
-    },
-    "pod": {
-        "image": "img:1",
-        "image_pull_policy": "Always",
-        "namespace": "ns",
-        "startup_timeout_seconds": 30,
-        "service_account_name": None,
-        "kubernetes_conn_id": None,
-        "image_pull_secrets": [],
-        "secrets": [],
-        "env_vars": {"FROM_VAR": {"jinja": "{{ var.value.FROM_VAR }}"}},
-    },
-    "profiles": {},
-    "task_groups": [["g"]],
-    "tasks": [
-        {
-            "task_id": task_id,
-            "full_task_id": full,
-            "group": group,
-            "pod_name": task_id,
-            "kind": "pod",
-            "nodes": [full],
-            "profile": None,
-            "arguments": ["kedro", "run", "--nodes", full],
-            "upstream": upstream,
-        }
+SPEC: dict[str, Any] = handmade_spec(
+    "demo.__default__.prod",
+    [
+        pod_task(task_id, full_task_id=full, group=group, upstream=upstream)
         for task_id, full, group, upstream in [
             ("a", "a", [], []),
             ("b", "g.b", ["g"], []),
@@ -60,8 +28,13 @@ SPEC: dict[str, Any] = {
             ("d", "d", [], ["a"]),
         ]
     ],
-    "final_task_id": "pipeline_complete",
-    "mlflow": {
+    default_args={"retries": 1},
+    pod={
+        "image_pull_policy": "Always",
+        "env_vars": {"FROM_VAR": {"jinja": "{{ var.value.FROM_VAR }}"}},
+    },
+    task_groups=[["g"]],
+    mlflow={
         "tracking_uri": "http://127.0.0.1:9",
         "experiment_name": "demo",
         "auth": {"type": "Null", "params": []},
@@ -70,7 +43,7 @@ SPEC: dict[str, Any] = {
         "run_name": "demo.__default__.prod",
         "image": "img:1",
     },
-}
+)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import DUMMY_KUBECONFIG, load_runtime
+from tests.helpers import DUMMY_KUBECONFIG, handmade_spec, load_runtime, pod_task
 
 RUNTIME = Path(__file__).resolve().parents[2] / "src" / "kedro_airflow_k8s" / "runtime"
 
@@ -27,29 +27,24 @@ def test_runtime_modules_are_self_contained(path: Path) -> None:
             assert not any(a.name.startswith("kedro_airflow_k8s") for a in node.names), path.name
 
 
-SPEC: dict[str, Any] = {
-    "dag": {
-        "dag_id": "demo.__default__.local",
-        "description": "d",
-        "doc_md": "doc",
-        "schedule": None,
-        "start_date": [2024, 5, 6],
-        "max_active_runs": 1,
-        "default_args": {"owner": "me", "retries": 2, "retry_delay_seconds": 60},
-        "tags": ["t1"],
-    },
-    "pod": {
-        "image": "img:1",
+SPEC: dict[str, Any] = handmade_spec(
+    "demo.__default__.local",
+    [
+        pod_task(
+            "a",
+            full_task_id="outer.a",
+            group=["outer"],
+            profile="p",
+            arguments=["kedro", "run", "--nodes", "{{ not rendered }}.json"],
+        ),
+        pod_task("b", full_task_id="outer.inner.b", group=["outer", "inner"], upstream=["outer.a"]),
+    ],
+    default_args={"retries": 2},
+    pod={
         "image_pull_policy": "Always",
-        "namespace": "ns",
-        "startup_timeout_seconds": 30,
-        "service_account_name": None,
-        "kubernetes_conn_id": None,
-        "image_pull_secrets": [],
-        "secrets": [],
         "env_vars": {"FROM_VAR": {"jinja": "{{ var.value.FROM_VAR }}"}},
     },
-    "profiles": {
+    profiles={
         "p": {
             "requests": {"cpu": "1"},
             "limits": {},
@@ -60,33 +55,8 @@ SPEC: dict[str, Any] = {
             "affinity": {},
         }
     },
-    "task_groups": [["outer"], ["outer", "inner"]],
-    "tasks": [
-        {
-            "task_id": "a",
-            "full_task_id": "outer.a",
-            "group": ["outer"],
-            "pod_name": "a",
-            "kind": "pod",
-            "nodes": ["outer.a"],
-            "profile": "p",
-            "arguments": ["kedro", "run", "--nodes", "{{ not rendered }}.json"],
-            "upstream": [],
-        },
-        {
-            "task_id": "b",
-            "full_task_id": "outer.inner.b",
-            "group": ["outer", "inner"],
-            "pod_name": "b",
-            "kind": "pod",
-            "nodes": ["outer.inner.b"],
-            "profile": None,
-            "arguments": ["kedro", "run", "--nodes", "outer.inner.b"],
-            "upstream": ["outer.a"],
-        },
-    ],
-    "final_task_id": "pipeline_complete",
-}
+    task_groups=[["outer"], ["outer", "inner"]],
+)
 
 
 @pytest.fixture(scope="module")

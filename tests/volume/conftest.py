@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import DUMMY_KUBECONFIG, load_runtime
+from tests.helpers import DUMMY_KUBECONFIG, handmade_spec, load_runtime, pod_task
 
 MOUNT_PATH = "/home/kedro/data"
 RUN_ID = "manual__2026-03-01T10:20:30.123456+00:00"
@@ -27,29 +27,20 @@ VOLUME: dict[str, Any] = {
 }
 
 # a -> b, a -> c, d (alone): roots a and d, leaves b, c and d.
-SPEC: dict[str, Any] = {
-    "dag": {
-        "dag_id": "demo.__default__.local",
-        "description": "d",
-        "doc_md": "doc",
-        "schedule": None,
-        "start_date": [2024, 5, 6],
-        "max_active_runs": 1,
-        "default_args": {"owner": "me", "retries": 0, "retry_delay_seconds": 60},
-        "tags": ["t1"],
-    },
-    "pod": {
+SPEC: dict[str, Any] = handmade_spec(
+    "demo.__default__.local",
+    [
+        pod_task(name, upstream=upstream, profile="__default__")
+        for name, upstream in (("a", []), ("b", ["a"]), ("c", ["a"]), ("d", []))
+    ],
+    pod={
         "image": "registry.example.com/demo:1",
-        "image_pull_policy": "IfNotPresent",
         "namespace": "kedro",
         "startup_timeout_seconds": 600,
         "service_account_name": "runner",
-        "kubernetes_conn_id": None,
         "image_pull_secrets": ["regcred"],
-        "secrets": [],
-        "env_vars": {},
     },
-    "profiles": {
+    profiles={
         "__default__": {
             "requests": {"cpu": "250m", "memory": "256Mi"},
             "limits": {},
@@ -60,24 +51,8 @@ SPEC: dict[str, Any] = {
             "affinity": {},
         }
     },
-    "task_groups": [],
-    "tasks": [
-        {
-            "task_id": name,
-            "full_task_id": name,
-            "group": [],
-            "pod_name": name,
-            "kind": "pod",
-            "nodes": [name],
-            "profile": "__default__",
-            "arguments": ["kedro", "run", "--nodes", name],
-            "upstream": upstream,
-        }
-        for name, upstream in (("a", []), ("b", ["a"]), ("c", ["a"]), ("d", []))
-    ],
-    "final_task_id": "pipeline_complete",
-    "volume": VOLUME,
-}
+    volume=VOLUME,
+)
 
 
 def make_spec(**volume: Any) -> dict[str, Any]:
