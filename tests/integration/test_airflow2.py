@@ -44,17 +44,16 @@ def airflow2_python() -> Path:
     return _airflow2_python()
 
 
-def test_dag_imports_on_airflow_2_10(
-    airflow2_python: Path, compiled_example: Any, example_dag: Any, tmp_path: Path
-) -> None:
+def _probe(airflow2_python: Path, dags: Path, home: Path) -> dict[str, Any]:
+    """Load ``dags`` with Airflow 2.10's DagBag: its version, import errors and tasks."""
     env = {
         "PATH": f"{airflow2_python.parent}:{os.environ.get('PATH', '')}",
-        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "HOME": str(tmp_path),
+        "HOME": str(home),
     }
     done = subprocess.run(
-        [str(airflow2_python), "-c", PROBE, str(compiled_example.dags_folder)],
+        [str(airflow2_python), "-c", PROBE, str(dags)],
         env=env,
         capture_output=True,
         text=True,
@@ -62,7 +61,14 @@ def test_dag_imports_on_airflow_2_10(
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_dag_imports_on_airflow_2_10(
+    airflow2_python: Path, compiled_example: Any, example_dag: Any, tmp_path: Path
+) -> None:
+    result = _probe(airflow2_python, compiled_example.dags_folder, tmp_path)
     assert result["version"].startswith("2.10.")
     assert result["errors"] == {}
     airflow3 = {t.task_id: sorted(t.upstream_task_ids) for t in example_dag.tasks}
@@ -94,21 +100,7 @@ def test_dag_with_every_runtime_feature_imports_on_airflow_2_10(
     dags = tmp_path / "dags"
     done = kedro(project, "airflow-k8s", "-e", "all", "compile", "-o", str(dags))
     assert done.returncode == 0, done.stderr[-2000:]
-    env = {
-        "AIRFLOW_HOME": str(tmp_path),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "HOME": str(tmp_path),
-    }
-    probe = subprocess.run(
-        [str(airflow2_python), "-c", PROBE, str(dags)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert probe.returncode == 0, probe.stderr[-3000:]
-    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    result = _probe(airflow2_python, dags, tmp_path)
     assert result["errors"] == {}
     airflow3 = next(iter(DagBag(dag_folder=str(dags)).dags.values()))
     expected = {t.task_id: sorted(t.upstream_task_ids) for t in airflow3.tasks}
@@ -165,17 +157,7 @@ def test_spark_dag_of_a_custom_factory_imports_on_airflow_2_10(
         env={"KEDRO_CONFIG_SPARK_ARTIFACTS": str(tmp_path / "artifacts")},
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    probe = subprocess.run(
-        [str(airflow2_python), "-c", PROBE, str(dags)],
-        env={**env, "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert probe.returncode == 0, probe.stderr[-3000:]
-    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    result = _probe(airflow2_python, dags, tmp_path)
     assert result["errors"] == {}
     (tasks,) = result["dags"].values()
     assert tasks["spark_to_spark"] == ["clean", "create_spark_cluster"]
