@@ -304,3 +304,38 @@ def test_custom_factory_operators_and_wiring(spark_build: SparkBuild) -> None:
     source = spark_build.files["custom"].read_text()
     assert "from airflow.providers.standard.operators.bash import BashOperator" in source
     assert "CUSTOM_SPARK_OPERATORS = {" in source
+
+
+def test_k8s_spark_submit_command_line(
+    spark_build: SparkBuild, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command the provider's hook would run, against a Spark connection to a Kubernetes
+    master (from the environment; nothing is started or contacted)."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SPARK_DEFAULT",
+        '{"conn_type": "spark", "host": "k8s://https://127.0.0.1", "port": 6443}',
+    )
+    task = _rendered(spark_build.dags["k8s"], SPARK_TASK)
+    command = task._get_hook()._build_spark_submit_command(task.application)
+    assert command[0] == "spark-submit"
+    assert command[command.index("--master") + 1] == "k8s://https://127.0.0.1:6443"
+    assert command[command.index("--deploy-mode") + 1] == "cluster"
+    confs = {command[i + 1] for i, part in enumerate(command) if part == "--conf"}
+    assert {
+        "spark.kubernetes.namespace=kedro",
+        "spark.kubernetes.container.image=spark-demo-spark:1",
+        "spark.kubernetes.authenticate.driver.serviceAccountName=spark-driver",
+    } <= confs
+    start = command.index("local:///home/kedro/spark_run.py")
+    assert command[start + 1 :] == [
+        "run",
+        "--env",
+        "k8s",
+        "--pipeline",
+        "__default__",
+        "--node",
+        "to_spark,sum_by_region",
+        "--runner",
+        "ThreadRunner",
+        '--params=alpha="x\\x2cy"',
+    ]
