@@ -69,6 +69,21 @@ def spark_build(tmp_path_factory: pytest.TempPathFactory) -> SparkBuild:
     return SparkBuild(project, artifacts, dags, files, stderr)
 
 
+def group_arguments(env: str) -> list[str]:
+    """The spark group's run-script arguments in environment ``env`` (before --params)."""
+    return [
+        "run",
+        "--env",
+        env,
+        "--pipeline",
+        "__default__",
+        "--node",
+        "to_spark,sum_by_region",
+        "--runner",
+        "ThreadRunner",
+    ]
+
+
 def _context(dag: Any, run_id: str, **extra: Any) -> dict[str, Any]:
     ti = SimpleNamespace(
         dag_id=dag.dag_id,
@@ -168,15 +183,7 @@ def test_dataproc_job_runs_the_group_with_the_run_script(spark_build: SparkBuild
     script = Path(pyspark["main_python_file_uri"])
     assert script.parent == spark_build.artifacts and script.exists()
     assert pyspark["args"] == [
-        "run",
-        "--env",
-        "local",
-        "--pipeline",
-        "__default__",
-        "--node",
-        "to_spark,sum_by_region",
-        "--runner",
-        "ThreadRunner",
+        *group_arguments("local"),
         '--params=alpha="x\\x2cy"',  # the run's conf, encoded as for the pods
     ]
     home = dag_spec(spark_build.files["local"])["spark"]
@@ -240,17 +247,7 @@ def test_k8s_spark_submit(spark_build: SparkBuild) -> None:
     assert task.upstream_task_ids == {"clean"}
     assert task._conn_id == "spark_default"
     assert task._deploy_mode == "cluster"
-    assert task.application_args[:9] == [
-        "run",
-        "--env",
-        "k8s",
-        "--pipeline",
-        "__default__",
-        "--node",
-        "to_spark,sum_by_region",
-        "--runner",
-        "ThreadRunner",
-    ]
+    assert task.application_args[:9] == group_arguments("k8s")
     conf = task.conf
     expected = {
         "spark.submit.deployMode": "cluster",
@@ -328,14 +325,6 @@ def test_k8s_spark_submit_command_line(
     } <= confs
     start = command.index("local:///home/kedro/spark_run.py")
     assert command[start + 1 :] == [
-        "run",
-        "--env",
-        "k8s",
-        "--pipeline",
-        "__default__",
-        "--node",
-        "to_spark,sum_by_region",
-        "--runner",
-        "ThreadRunner",
+        *group_arguments("k8s"),
         '--params=alpha="x\\x2cy"',
     ]
