@@ -69,36 +69,42 @@ def _group_of(node: NodeSpec, options: PlanOptions) -> str | None:
 
 def _profile_of(node: NodeSpec, options: PlanOptions) -> str | None:
     prefixes = (options.resources_tag_prefix, options.machine_tag_prefix)
-    asked = _suffixes(node, prefixes)
-    if len(asked) > 1:
-        raise PlanError(
-            f"node {node.name!r} asks for resource profiles {', '.join(asked)}: "
-            "tag it with only one"
-        )
-    if not asked:
-        return None
-    if asked[0] not in options.resource_profiles:
-        known = ", ".join(sorted(options.resource_profiles)) or "none configured"
-        raise PlanError(
-            f"node {node.name!r} asks for resource profile {asked[0]!r}, which is not under "
-            f"run_config.resources (known: {known})"
-        )
-    return asked[0]
+    return _one_asked(
+        node, prefixes, options.resource_profiles, "resource profile", "run_config.resources"
+    )
 
 
 def _template_of(node: NodeSpec, options: PlanOptions) -> str | None:
-    asked = _suffixes(node, (options.k8s_template_tag_prefix,))
+    return _one_asked(
+        node,
+        (options.k8s_template_tag_prefix,),
+        options.pod_templates,
+        "pod template",
+        "run_config.kubernetes_pod_templates",
+    )
+
+
+def _one_asked(
+    node: NodeSpec,
+    prefixes: tuple[str, ...],
+    configured: frozenset[str],
+    what: str,
+    key: str,
+) -> str | None:
+    """The one ``what`` the node's tags ask for (None without such a tag); asking for several,
+    or for one that is not configured under ``key``, is a PlanError."""
+    asked = _suffixes(node, prefixes)
     if len(asked) > 1:
         raise PlanError(
-            f"node {node.name!r} asks for pod templates {', '.join(asked)}: tag it with only one"
+            f"node {node.name!r} asks for {what}s {', '.join(asked)}: tag it with only one"
         )
     if not asked:
         return None
-    if asked[0] not in options.pod_templates:
-        known = ", ".join(sorted(options.pod_templates)) or "none configured"
+    if asked[0] not in configured:
+        known = ", ".join(sorted(configured)) or "none configured"
         raise PlanError(
-            f"node {node.name!r} asks for pod template {asked[0]!r}, which is not under "
-            f"run_config.kubernetes_pod_templates (known: {known})"
+            f"node {node.name!r} asks for {what} {asked[0]!r}, which is not under "
+            f"{key} (known: {known})"
         )
     return asked[0]
 
