@@ -1,4 +1,5 @@
-"""render/spark.py: create_after, cluster names (render and runtime agree) and spark_memory."""
+"""render/spark.py: create_after, cluster base names and spark_memory; the runtime's per-run
+cluster name."""
 
 from __future__ import annotations
 
@@ -12,12 +13,7 @@ from hypothesis import strategies as st
 
 from kedro_airflow_k8s.config.models import SparkConfig
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
-from kedro_airflow_k8s.render.spark import (
-    cluster_base_name,
-    cluster_name,
-    create_after,
-    spark_memory,
-)
+from kedro_airflow_k8s.render.spark import cluster_base_name, create_after, spark_memory
 from tests.helpers import load_runtime
 from tests.spark.common import DATAPROC, plan, task
 
@@ -27,6 +23,11 @@ DATAPROC_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 @cache
 def _runtime() -> Any:
     return load_runtime("spark")
+
+
+def cluster_name(base: str, dag_id: str, run_id: str) -> str:
+    """The runtime's name of the cluster of one DAG run."""
+    return str(_runtime().spark_cluster_name(base, dag_id, run_id))
 
 
 # --- create_after -------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def test_cluster_base_name_is_always_valid_for_dataproc(run_name: str) -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(base_run=st.text(), dag_id=st.text(), run_id=st.text(), other=st.text())
-def test_cluster_name_valid_unique_per_run_and_equal_to_runtime(
+def test_cluster_name_valid_unique_per_run_and_from_dag_and_run_ids(
     base_run: str, dag_id: str, run_id: str, other: str
 ) -> None:
     base = cluster_base_name(_spark(), base_run)
@@ -175,7 +176,7 @@ def test_cluster_name_valid_unique_per_run_and_equal_to_runtime(
     assert len(name) <= 51
     assert DATAPROC_NAME.match(name), name
     assert name.startswith(f"{base}-")
-    assert name == _runtime().spark_cluster_name(base, dag_id, run_id)
+    assert name == f"{base}-" + _digest(f"{dag_id}\n{run_id}")
     if other != run_id:
         assert cluster_name(base, dag_id, other) != name
 

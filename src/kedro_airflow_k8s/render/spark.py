@@ -8,7 +8,6 @@ Nothing here reads files: the user's init script parts and the artifact URLs com
 from __future__ import annotations
 
 import ast
-import hashlib
 import math
 import re
 import shlex
@@ -72,12 +71,6 @@ def cluster_base_name(spark: SparkConfig, run_name: str) -> str:
     if not base or not base[0].isalpha():
         base = f"kedro-{base}".rstrip("-")
     return base[:40].rstrip("-")
-
-
-def cluster_name(base: str, dag_id: str, run_id: str) -> str:
-    """The cluster of one DAG run (the runtime computes the same, see runtime/spark.py)."""
-    digest = hashlib.sha256(f"{dag_id}\n{run_id}".encode()).hexdigest()[:10]
-    return f"{base}-{digest}"
 
 
 def spark_memory(quantity: str) -> str:
@@ -344,15 +337,18 @@ def custom_operators_source(
         project_id=spec["cluster"]["project_id"],
     )
 
-    def produce(method: str, *args: Any) -> Any:
+    def produce(member: str, *args: Any) -> Any:
+        """The factory's property ``member``, or what its method ``member(*args)`` returns."""
         try:
-            return getattr(factory, method)(*args)
+            value = getattr(factory, member)
+            return value(*args) if args else value
         except ConfigError:
             raise
         except Exception as error:  # the user's code: report it in one line
-            raise ConfigError(f"{where}.{method} failed: {type(error).__name__}: {error}") from None
+            raise ConfigError(f"{where}.{member} failed: {type(error).__name__}: {error}") from None
 
-    imports = _check_imports(produce_attr(factory, "imports_statement", where), where)
+    imports = _check_imports(produce("imports_statement"), where)
+    properties = {key: spark_property(value) for key, value in spark_conf.items()}
     lines = [imports, "", "", "CUSTOM_SPARK_OPERATORS = {"]
     create = _check_expression(produce("create_cluster_operator", cluster), f"{where}.create")
     delete = _check_expression(produce("delete_cluster_operator", cluster), f"{where}.delete")
@@ -372,7 +368,7 @@ def custom_operators_source(
             run_script_url=(urls.run_scripts or {}).get(task.full_task_id, ""),
             arguments=tuple(job_arguments(env, pipeline, task.nodes, runner, params)),
             cluster=cluster,
-            properties={key: spark_property(value) for key, value in spark_conf.items()},
+            properties=dict(properties),
         )
         submit = _check_expression(produce("submit_operator", job), f"{where}.submit_operator")
         lines.append(f"        {to_literal(task.full_task_id)}: lambda: ({submit}\n        ),")
@@ -383,13 +379,6 @@ def custom_operators_source(
     except SyntaxError as error:
         raise ConfigError(f"{where} gives code that does not compile: {error.msg}") from None
     return text
-
-
-def produce_attr(factory: Any, name: str, where: str) -> Any:
-    try:
-        return getattr(factory, name)
-    except Exception as error:
-        raise ConfigError(f"{where}.{name} failed: {type(error).__name__}: {error}") from None
 
 
 # --- scripts uploaded with the DAG ----------------------------------------------------------
