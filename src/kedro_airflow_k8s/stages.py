@@ -19,6 +19,7 @@ from kedro_airflow_k8s.render.spark import (
     custom_operators_source,
     default_project_home,
     init_script_text,
+    k8s_warnings,
     run_script_text,
     spark_tasks,
 )
@@ -150,8 +151,6 @@ def _custom_source(
 def spark_warnings(
     run_config: RunConfig, spark_spec: dict[str, Any], artifacts: SparkArtifacts | None
 ) -> list[str]:
-    from kedro_airflow_k8s.render.spark import k8s_warnings
-
     out: list[str] = []
     if spark_spec["type"] == "k8s":
         out += k8s_warnings(run_config)
@@ -205,7 +204,9 @@ def build_spark_artifacts(
     user_post = read_user_script(
         project, spark.user_post_init_path, "run_config.spark.user_post_init_path"
     )
-    archive = project_archive(project, snapshot.env) if spark.type != "k8s" else b""
+    # dataproc and custom start a cluster from the archive and init script; k8s has an image
+    cluster_files = spark.type != "k8s"
+    archive = project_archive(project, snapshot.env) if cluster_files else b""
     content = hashlib.sha256()
     for part in (archive, __version__, home, spark.runner, user_init or "", user_post or ""):
         content.update(part if isinstance(part, bytes) else part.encode())
@@ -213,7 +214,7 @@ def build_spark_artifacts(
     prefix = f"{snapshot.package_name}-{commit}-{content.hexdigest()[:10]}"
     destination = parse_destination(spark.artifacts_path)
     urls: dict[str, str] = {}
-    if spark.type != "k8s":
+    if cluster_files:
         archive_name, init_name = f"{prefix}.tar.gz", f"{prefix}-init.sh"
         files[archive_name] = archive
         urls["archive"] = destination.url(archive_name)
