@@ -1098,11 +1098,32 @@ def _same_file(reported: str, file_name: str) -> bool:
     return a == b or a.endswith("/" + b) or b.endswith("/" + a)
 
 
+_CHAIN_SEPARATORS = (
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+)
+
+
 def _trace_summary(trace: str) -> str:
-    """The exception line of a formatted traceback and the last place it points at."""
-    lines = [line.rstrip() for line in trace.strip().splitlines() if line.strip()]
-    if not lines:
+    """The exception line of a formatted traceback and the last place it points at.
+
+    For a chain of exceptions (Python prints the first cause first) the first cause is what
+    went wrong, so it leads; the exception that ended the chain follows it."""
+    blocks: list[list[str]] = [[]]
+    for line in trace.strip().splitlines():
+        if line.strip() in _CHAIN_SEPARATORS:
+            blocks.append([])
+        elif line.strip():
+            blocks[-1].append(line.rstrip())
+    summaries = [_block_summary(block) for block in blocks if block]
+    if not summaries:
         return "(no details)"
+    if len(summaries) == 1:
+        return summaries[0]
+    return f"{summaries[0]}; which then caused {summaries[-1]}"
+
+
+def _block_summary(lines: list[str]) -> str:
     exception = next((ln for ln in reversed(lines) if not ln[:1].isspace()), lines[-1]).strip()
     place = next((ln.strip() for ln in reversed(lines) if ln.strip().startswith('File "')), "")
     return f"{exception} ({place})" if place and place != exception else exception

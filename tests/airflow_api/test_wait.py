@@ -159,3 +159,35 @@ def test_the_same_file_failing_again_is_noticed(
     stand_in.add_import_error("sf.py", "Traceback...\nValueError: still broken", pending=True)
     with pytest.raises(PluginError, match=r"cannot import sf\.py: ValueError: still broken"):
         api.wait_for_dag("sf", "build:v2", "sf.py", 5, **FAST_WAIT)
+
+
+CHAINED_TRACE = """Traceback (most recent call last):
+  File "/opt/airflow/dags/sf.py", line 40, in <module>
+    from airflow.sdk import DAG, TaskGroup, literal
+ImportError: cannot import name 'literal' from 'airflow.sdk' (/usr/lib/airflow/sdk/__init__.py)
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/opt/airflow/dags/sf.py", line 44, in <module>
+    from airflow.utils.template import literal
+ModuleNotFoundError: No module named 'airflow.utils.template'
+"""
+
+
+def test_a_chained_import_error_is_reported_by_its_first_cause(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    """The last exception of a chain (a fallback import failing too) is not what went wrong."""
+    stand_in.add_dag("seed")
+    stand_in.add_import_error("sf.py", CHAINED_TRACE, pending=True)
+    with pytest.raises(PluginError) as info:
+        api.wait_for_dag("sf", "build:v1", "sf.py", 5, **FAST_WAIT)
+    assert info.value.message == (
+        f"Airflow at {stand_in.url} cannot import sf.py: ImportError: cannot import name "
+        "'literal' from 'airflow.sdk' (/usr/lib/airflow/sdk/__init__.py) "
+        '(File "/opt/airflow/dags/sf.py", line 40, in <module>); which then caused '
+        "ModuleNotFoundError: No module named 'airflow.utils.template' "
+        '(File "/opt/airflow/dags/sf.py", line 44, in <module>) '
+        "(full trace: import errors in the Airflow UI)"
+    )

@@ -32,11 +32,15 @@ from airflow.providers.cncf.kubernetes.secret import Secret
 from kubernetes.client import models as k8s
 
 try:  # Airflow 3
-    from airflow.sdk import DAG, TaskGroup, literal
+    from airflow.sdk import DAG, TaskGroup
 except ImportError:  # Airflow 2.10
     from airflow import DAG
     from airflow.utils.task_group import TaskGroup  # type: ignore[no-redef]
     from airflow.utils.template import literal  # type: ignore[no-redef]
+else:
+    # From its defining module: airflow.sdk lists `literal` but cannot import it before
+    # task-sdk 1.1.8 (Airflow 3.0.0 to 3.1.7).
+    from airflow.sdk.definitions.template import literal
 
 try:  # Airflow 3 (and 2.x with the standard provider installed)
     from airflow.providers.standard.operators.empty import EmptyOperator

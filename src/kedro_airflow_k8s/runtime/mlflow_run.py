@@ -39,10 +39,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 try:  # Airflow 3
     from airflow.sdk import BaseOperator, Variable
-    from airflow.sdk.exceptions import AirflowFailException
 except ImportError:  # Airflow 2.10
-    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
     from airflow.models import BaseOperator, Variable  # type: ignore[assignment,no-redef]
+try:  # the task SDK's own, in its newer releases
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 2.10, and 3.x before the task SDK had it
+    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
 
 MLFLOW_START_TASK_ID = "start_mlflow_run"
 MLFLOW_END_TASK_ID = "end_mlflow_run"

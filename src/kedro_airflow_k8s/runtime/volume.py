@@ -40,8 +40,8 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
-try:  # Airflow 3
-    from airflow.sdk import literal
+try:  # Airflow 3 (its defining module: airflow.sdk cannot import it before Airflow 3.1.8)
+    from airflow.sdk.definitions.template import literal
 except ImportError:  # Airflow 2.10
     from airflow.utils.template import literal  # type: ignore[no-redef]
 
