@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kedro_airflow_k8s.errors import EXIT_INPUT, EXIT_REMOTE, EXIT_USAGE
 from tests.helpers import copy_example, kedro
 
 
@@ -20,9 +21,9 @@ def _config(project: Path) -> Path:
     return project / "conf" / "base" / "airflow-k8s.yaml"
 
 
-def _assert_clean_error(done: object, message: str) -> None:
+def _assert_clean_error(done: object, message: str, exit_code: int = EXIT_INPUT) -> None:
     out = done.stdout + done.stderr  # type: ignore[attr-defined]
-    assert done.returncode != 0  # type: ignore[attr-defined]
+    assert done.returncode == exit_code, out[-2000:]  # type: ignore[attr-defined]
     assert "Traceback" not in out
     error_lines = [line for line in out.splitlines() if line.startswith("Error: ")]
     assert error_lines == [f"Error: {message}"], out[-2000:]
@@ -152,6 +153,24 @@ def test_unknown_pipeline_is_a_clean_error(project: Path) -> None:
     _assert_clean_error(
         done,
         "pipeline 'nope' is not registered (known: __default__, data_processing, data_science)",
+    )
+
+
+def test_a_bad_option_is_a_usage_error(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "compile", "--no-such-option")
+    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
+    assert "Error: No such option '--no-such-option'." in done.stderr
+
+
+def test_a_storage_failure_has_its_own_exit_code(project: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    done = kedro(project, "airflow-k8s", "upload-pipeline", "-o", str(blocker / "dags"))
+    _assert_clean_error(
+        done,
+        f"cannot write {blocker / 'dags' / 'spaceflights___default___local.py'}: "
+        f"{blocker / 'dags'} is not a folder",
+        EXIT_REMOTE,
     )
 
 

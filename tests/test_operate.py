@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kedro_airflow_k8s import operate
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.errors import PluginError, RunFailed, TimedOut
 
 
 @dataclass
@@ -92,7 +92,7 @@ def test_failure_names_failed_tasks_with_log_tails_and_exits_1() -> None:
         logs={"a": "line 1\nValueError: boom\n"},
     )
     lines, result = _follow(api)
-    assert isinstance(result, operate.RunFailed) and result.exit_code == 1
+    assert isinstance(result, RunFailed) and result.exit_code == 1
     assert result.message == "run manual__1 of d failed; failed tasks: a"
     assert lines[-2:] == ["--- last log lines of a (try 1):", "line 1\nValueError: boom"]
 
@@ -100,7 +100,7 @@ def test_failure_names_failed_tasks_with_log_tails_and_exits_1() -> None:
 def test_unreadable_log_does_not_hide_the_verdict() -> None:
     api = StandInApi([("failed", {"a": "failed"})], log_error=True)
     lines, result = _follow(api)
-    assert isinstance(result, operate.RunFailed)
+    assert isinstance(result, RunFailed)
     assert lines[-1] == "(log not available: Airflow refused to read logs (403 Forbidden))"
 
 
@@ -108,7 +108,7 @@ def test_unreadable_log_does_not_hide_the_verdict() -> None:
 def test_non_final_states_time_out_with_their_own_exit_code(state: str) -> None:
     api = StandInApi([(state if state in ("queued", "running") else "running", {"a": state})])
     _, result = _follow(api, minutes=2)
-    assert isinstance(result, operate.RunTimedOut) and result.exit_code == 3
+    assert isinstance(result, TimedOut) and result.exit_code == 3
     assert result.message.startswith("run manual__1 of d is still ")
     assert result.message.endswith(
         "after 2 minutes; it goes on in Airflow: http://af/dags/d/runs/manual__1"

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kedro_airflow_k8s import __version__
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.errors import PluginError, RemoteError, TimedOut
 
 if TYPE_CHECKING:
     from airflow_client.client import ApiClient
@@ -514,7 +514,7 @@ class AirflowApi:
                 next_parse = time.monotonic() + reparse_interval
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._error(waiter.timeout_message(dag, timeout))
+                raise self._error(waiter.timeout_message(dag, timeout), TimedOut)
             _sleep(min(poll_interval, remaining))
 
     # --- helpers of the public calls ---
@@ -826,14 +826,14 @@ class AirflowApi:
             text = text.replace(secret, "***")
         return _JWT.sub("***", text)
 
-    def _error(self, message: str) -> PluginError:
-        """A PluginError; the message is built from our own words plus cleaned server text, and
-        scrubbed once more of anything that looks like a secret (a short password is left alone
-        there, or "admin" would vanish from every message)."""
+    def _error(self, message: str, kind: type[PluginError] = RemoteError) -> PluginError:
+        """A RemoteError (or ``kind``); the message is built from our own words plus cleaned
+        server text, and scrubbed once more of anything that looks like a secret (a short
+        password is left alone there, or "admin" would vanish from every message)."""
         for secret in self._secrets:
             if len(secret) >= 8:
                 message = message.replace(secret, "***")
-        return PluginError(_JWT.sub("***", message))
+        return kind(_JWT.sub("***", message))
 
 
 class _DagWait:

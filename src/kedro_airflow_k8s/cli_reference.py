@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import click
 
 from kedro_airflow_k8s.cli import commands
+from kedro_airflow_k8s.errors import EXIT_CODES
 
 GROUP_NAME = "airflow-k8s"
 # What the user types before the group's name: Kedro adds the group to its own command line.
@@ -181,11 +182,14 @@ def command_reference() -> str:
         f"{PROGRAM} {GROUP_NAME} -e prod -p training compile --image registry/project:abc123",
         "```",
         "",
-        "A problem the user can fix ends the command with a one-line message and exit code 2.",
+        "A problem the user can fix ends the command with a one-line message (`Error: ...`), "
+        "no traceback, and one of these [exit codes](#exit-codes).",
         "",
     ]
     for ctx in _walk(_context(group, GROUP_NAME, root)):
         lines += _section(ctx)
+    lines += ["## Exit codes", "", "| Code | Meaning |", "| --- | --- |"]
+    lines += [f"| {code} | {_text(meaning)} |" for code, meaning in EXIT_CODES]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -1,18 +1,49 @@
-"""The one user-facing error type.
+"""The user-facing error types and the exit codes they end a command with.
 
-Every failure the user can fix (bad config, bad tags, missing image, ...) is raised as
-:class:`PluginError`; click prints its one-line message and exits non-zero, with no traceback.
+Every failure the user can act on is raised as a :class:`PluginError` subclass; click prints its
+one-line message (``Error: ...``) and exits with the class's code, with no traceback:
+
+===  =====================================================================================
+0    success
+1    the pipeline ran and failed (``run-once --wait-for-completion``): :class:`RunFailed`
+2    the command line is wrong (an unknown option, a bad option value): click's own code
+3    a wait ran out of time (a deadline, ``--wait-for-completion``): :class:`TimedOut`
+4    the project, its pipelines or ``airflow-k8s.yaml`` cannot be used: :class:`PluginError`,
+     :class:`ConfigError`, :class:`PlanError`
+5    Airflow or the storage failed or refused (unreachable, authentication, an unexpected
+     answer, a write that failed): :class:`RemoteError`
+===  =====================================================================================
 """
 
 from __future__ import annotations
 
 import click
 
+EXIT_RUN_FAILED = 1
+EXIT_USAGE = 2  # click.UsageError's code
+EXIT_TIMEOUT = 3
+EXIT_INPUT = 4
+EXIT_REMOTE = 5
+
+#: Every exit code a command can end with, and what it means (the command reference lists them).
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (0, "success"),
+    (EXIT_RUN_FAILED, "the pipeline ran and failed (`run-once --wait-for-completion`)"),
+    (EXIT_USAGE, "the command line is wrong: an unknown option or a bad option value"),
+    (EXIT_TIMEOUT, "a wait ran out of time (`--wait-for-completion`, `--parse-timeout`)"),
+    (EXIT_INPUT, "the project, its pipelines or `airflow-k8s.yaml` cannot be used as they are"),
+    (
+        EXIT_REMOTE,
+        "Airflow or the DAG storage failed or refused: unreachable, authentication, an "
+        "unexpected answer, a write that failed",
+    ),
+)
+
 
 class PluginError(click.ClickException):
     """A problem the user can fix: the message says what is wrong, where, and how to fix it."""
 
-    exit_code = 2
+    exit_code = EXIT_INPUT
 
     def __init__(self, message: str) -> None:
         # One line: the CLI promise is a single line naming what and where.
@@ -25,3 +56,21 @@ class ConfigError(PluginError):
 
 class PlanError(PluginError):
     """The pipeline cannot be turned into Airflow tasks (tags, cycles, in-memory data...)."""
+
+
+class RemoteError(PluginError):
+    """Airflow's API or the DAG storage failed, refused or answered something unexpected."""
+
+    exit_code = EXIT_REMOTE
+
+
+class TimedOut(PluginError):
+    """A wait ended at its deadline."""
+
+    exit_code = EXIT_TIMEOUT
+
+
+class RunFailed(PluginError):
+    """The DAG run ended failed."""
+
+    exit_code = EXIT_RUN_FAILED

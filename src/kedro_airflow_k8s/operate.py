@@ -14,26 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.errors import PluginError, RunFailed, TimedOut
 from kedro_airflow_k8s.render.dag import GENERATED_TAG
 
 FINAL_STATES = frozenset({"success", "failed"})
 FAILED_TASK_STATES = frozenset({"failed", "upstream_failed"})
-EXIT_FAILED = 1
-EXIT_TIMEOUT = 3
 BUILD_TAG = "kedro_airflow_k8s_build"
-
-
-class RunFailed(PluginError):
-    """The DAG run ended failed: exit code 1."""
-
-    exit_code = EXIT_FAILED
-
-
-class RunTimedOut(PluginError):
-    """The DAG run did not end within the wait: its own exit code."""
-
-    exit_code = EXIT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -175,7 +161,7 @@ def follow_run(
         if state in FINAL_STATES:
             break
         if clock() >= deadline:
-            raise RunTimedOut(
+            raise TimedOut(
                 f"run {trigger.run_id} of {trigger.dag_id} is still {state} after {minutes:g} "
                 f"minutes; it goes on in Airflow: {trigger.url}"
             )

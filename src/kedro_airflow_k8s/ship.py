@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.errors import PluginError, RemoteError
 
 SUPPORTED = "a local folder, file://, s3://, gs:// or gcs://"
 
@@ -177,7 +177,7 @@ def upload_files(
             with _no_library_tracebacks():
                 fs.pipe_file(f"{target.root}/{names[name]}", data, chunksize=chunksize)
         except Exception as error:
-            raise PluginError(f"cannot write {url}: {_describe(error, target)}") from error
+            raise RemoteError(f"cannot write {url}: {_describe(error, target)}") from error
         written[name] = url
     return written
 
@@ -197,7 +197,7 @@ def _write_local(
             else:
                 reason = error.strerror or str(error) or type(error).__name__
                 where = f" ({error.filename})" if error.filename else ""
-            raise PluginError(f"cannot write {target.url(names[name])}: {reason}{where}") from error
+            raise RemoteError(f"cannot write {target.url(names[name])}: {reason}{where}") from error
         written[name] = target.url(names[name])
     return written
 
@@ -239,7 +239,7 @@ def _object_store(target: Destination, options: Mapping[str, Any]) -> Any:
     try:
         return factory(**kwargs)
     except Exception as error:
-        raise PluginError(
+        raise RemoteError(
             f"cannot open {target.text!r}: {_describe(error, target)} (storage options: "
             f"{', '.join(sorted(options)) or 'none'})"
         ) from error

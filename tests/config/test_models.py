@@ -228,7 +228,7 @@ def test_config_error_is_a_plugin_error_exiting_with_2():
     with pytest.raises(PluginError) as caught:
         parse_config({"run_confg": {}})
     assert isinstance(caught.value, ConfigError)
-    assert caught.value.exit_code == 2
+    assert caught.value.exit_code == 4
 
 
 # --- a full document with every key set ---------------------------------------------------------

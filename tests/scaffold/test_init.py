@@ -195,7 +195,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
         ["airflow-k8s", "init", url, "-o", output, "--with-github-actions"],
         obj=SimpleNamespace(project_path=project),
     )
-    assert done.exit_code == 2
+    assert done.exit_code == 4
     assert done.output.splitlines() == [f"Error: {message}"]
     assert sorted(p.name for p in project.iterdir()) == [
         "conf",
