@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, TIMEOUT_ENV, Deadline
 from kedro_airflow_k8s.errors import PluginError
 
 DEFAULT_PIPELINE = "__default__"
@@ -25,6 +26,11 @@ class CliContext:
     project_path: Path
     env: str
     pipelines: tuple[str, ...]
+    timeout: float = DEFAULT_TIMEOUT  # seconds: the command's limit for network waits
+
+    def deadline(self) -> Deadline:
+        """The command's time limit, counting from now."""
+        return Deadline(self.timeout)
 
 
 def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
@@ -69,15 +75,25 @@ def commands() -> None:
     show_default=True,
     help="Registered pipeline to use (comma separated for several).",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    envvar=TIMEOUT_ENV,
+    show_envvar=True,
+    help="Seconds the command may spend waiting on Airflow and the DAG storage in all "
+    "(run-once's --parse-timeout and --wait-for-completion are limits of their own).",
+)
 @click.pass_context
-def airflow_k8s(ctx: click.Context, env: str, pipeline: str) -> None:
+def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> None:
     """Compile Kedro pipelines into Airflow DAGs of Kubernetes pods, ship and run them."""
     metadata = ctx.obj
     project_path = Path(getattr(metadata, "project_path", None) or Path.cwd())
     pipelines = _split(pipeline)
     if not pipelines:
         raise PluginError("-p/--pipeline: give at least one pipeline name")
-    ctx.obj = CliContext(project_path=project_path, env=env, pipelines=pipelines)
+    ctx.obj = CliContext(project_path=project_path, env=env, pipelines=pipelines, timeout=timeout)
 
 
 @airflow_k8s.command()
