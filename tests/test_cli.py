@@ -40,7 +40,13 @@ def test_compile_writes_one_file_per_pipeline_and_prints_paths(
     project: Path, tmp_path: Path
 ) -> None:
     done = kedro(
-        project, "airflow-k8s", "-p", "data_processing,data_science", "compile", "-o", str(tmp_path)
+        project,
+        "airflow-k8s",
+        "--pipelines",  # Kedro's spelling; -p and --pipeline work too
+        "data_processing,data_science",
+        "compile",
+        "-o",
+        str(tmp_path),
     )
     assert done.returncode == 0, done.stderr[-2000:]
     printed = [line for line in done.stdout.splitlines() if line.startswith(str(tmp_path))]

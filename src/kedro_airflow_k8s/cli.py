@@ -70,10 +70,12 @@ def commands() -> None:
 )
 @click.option(
     "-p",
+    "--pipelines",
     "--pipeline",
+    "pipeline",
     default=DEFAULT_PIPELINE,
     show_default=True,
-    help="Registered pipeline to use (comma separated for several).",
+    help="Registered pipelines to use, comma separated (Kedro's spelling; --pipeline also works).",
 )
 @click.option(
     "--timeout",
@@ -92,7 +94,7 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
     project_path = Path(getattr(metadata, "project_path", None) or Path.cwd())
     pipelines = _split(pipeline)
     if not pipelines:
-        raise PluginError("-p/--pipeline: give at least one pipeline name")
+        raise PluginError("-p/--pipelines: give at least one pipeline name")
     ctx.obj = CliContext(project_path=project_path, env=env, pipelines=pipelines, timeout=timeout)
 
 
@@ -183,7 +185,7 @@ def _host(loaded: Any) -> str:
 
 def _one_pipeline(obj: CliContext, command: str) -> str:
     if len(obj.pipelines) != 1:
-        raise PluginError(f"-p/--pipeline: {command} takes one pipeline, got {len(obj.pipelines)}")
+        raise PluginError(f"-p/--pipelines: {command} takes one pipeline, got {len(obj.pipelines)}")
     return obj.pipelines[0]
 
 

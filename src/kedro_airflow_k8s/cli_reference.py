@@ -175,7 +175,7 @@ def command_reference() -> str:
         "`python -m kedro_airflow_k8s.cli_reference > docs/commands.md`. -->",
         "",
         f"Every command runs inside a Kedro project as `{PROGRAM} {GROUP_NAME} [OPTIONS] COMMAND "
-        "[ARGS]...`. The options of the group (`-e/--env`, `-p/--pipeline`) go before the "
+        "[ARGS]...`. The options of the group (`-e/--env`, `-p/--pipelines`) go before the "
         "command's name, the command's own options after it:",
         "",
         "```bash",
