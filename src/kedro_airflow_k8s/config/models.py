@@ -729,7 +729,7 @@ class RunConfig(ConfigModel):
         description="Tag prefixes the plugin reads on nodes.",
     )
     group_by: Literal["none", "memory", "namespace"] = Field(
-        "none",
+        "memory",
         description="Extra fusion: `memory` fuses nodes joined by in-memory datasets, "
         "`namespace` makes one task per top-level namespace.",
     )
