@@ -2,6 +2,8 @@
 
 Steps, each linear in nodes + edges (the task ordering adds a log factor):
 
+0. refuse names a pod's ``kedro run`` command line cannot carry
+   (:mod:`~kedro_airflow_k8s.plan.command_line`);
 1. index the pipeline: Kedro's dependencies, each with the dataset it passes (the forms of a
    transcoded dataset are one dataset), and a topological node order;
 2. read each node's traits (group tag, resource profile, pod template, spark);
@@ -17,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
+from kedro_airflow_k8s.plan.command_line import check_command_line_names
 from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError
 from kedro_airflow_k8s.plan.fusion import NAMESPACE, Partition, partition_nodes, reason_names
 from kedro_airflow_k8s.plan.graph import topological_order
@@ -68,6 +71,7 @@ def _collector_paused() -> Iterator[None]:
 def _build(
     pipeline: PipelineSpec, datasets: Mapping[str, DatasetSpec], options: PlanOptions
 ) -> TaskPlan:
+    check_command_line_names(pipeline)
     index = index_pipeline(pipeline)
     reader = TraitReader(datasets, options)
     traits = [reader.read(node) for node in index.nodes]
