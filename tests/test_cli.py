@@ -206,3 +206,27 @@ def test_in_memory_data_across_pods_fails_with_group_by_none_and_is_fused_by_def
     assert grouped.returncode == 0, grouped.stderr[-2000:]
     assert "create_model_input_table_node" in grouped.stdout
     assert "from 9 nodes" in grouped.stdout
+
+
+def test_pipelines_whose_dag_files_collide_are_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    project = copy_example(tmp_path / "src", git=False)
+    registry = project / "src" / "spaceflights" / "pipeline_registry.py"
+    registry.write_text(
+        registry.read_text().replace(
+            "    return pipelines",
+            '    pipelines["data.science"] = pipelines["data_science"]\n    return pipelines',
+        )
+    )
+    out = tmp_path / "dags"
+    done = kedro(
+        project, "airflow-k8s", "-p", "data_science,data.science", "compile", "-o", str(out)
+    )
+    _assert_clean_error(
+        done,
+        "pipelines 'data_science' and 'data.science' would both be written to DAG file "
+        "'spaceflights_data_science_local.py': rename one of them in the pipeline registry",
+    )
+    assert done.returncode == 2
+    assert not out.exists() or list(out.iterdir()) == []
