@@ -53,14 +53,39 @@ def test_compile_writes_one_file_per_pipeline_and_prints_paths(
     assert "pipeline 'data_processing': 2 tasks (0 spark) from 3 nodes" in done.stderr
 
 
-def test_compile_defaults_to_the_project_dag_folder_and_env(project: Path) -> None:
-    done = kedro(
-        project, "airflow-k8s", "compile", "--image", "other:2", env={"KEDRO_ENV": "local"}
-    )
+def test_compile_defaults_to_the_project_dag_folder_and_the_local_env(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "compile", "--image", "other:2")
     assert done.returncode == 0, done.stderr[-2000:]
     written = project / "dag" / "spaceflights___default___local.py"
     assert done.stdout.strip().splitlines()[-1] == str(written)
     assert "'image': 'other:2'" in written.read_text()
+
+
+def test_kedro_env_chooses_the_environment_and_env_option_wins(
+    project: Path, tmp_path: Path
+) -> None:
+    for env, image in (("staging", "staging-image:3"), ("qa", "qa-image:4")):
+        (project / "conf" / env).mkdir(exist_ok=True)
+        (project / "conf" / env / "airflow-k8s.yaml").write_text(f"run_config:\n  image: {image}\n")
+    from_variable = kedro(
+        project, "airflow-k8s", "compile", "-o", str(tmp_path), env={"KEDRO_ENV": "staging"}
+    )
+    assert from_variable.returncode == 0, from_variable.stderr[-2000:]
+    staged = tmp_path / "spaceflights___default___staging.py"
+    assert from_variable.stdout.strip().splitlines()[-1] == str(staged)
+    assert "'image': 'staging-image:3'" in staged.read_text()
+    from_option = kedro(
+        project,
+        "airflow-k8s",
+        "-e",
+        "qa",
+        "compile",
+        "-o",
+        str(tmp_path),
+        env={"KEDRO_ENV": "staging"},
+    )
+    assert from_option.returncode == 0, from_option.stderr[-2000:]
+    assert "'image': 'qa-image:4'" in (tmp_path / "spaceflights___default___qa.py").read_text()
 
 
 def test_env_overlays_base_key_by_key(project: Path, tmp_path: Path) -> None:
