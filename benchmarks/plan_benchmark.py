@@ -4,7 +4,8 @@
 
 Pipelines are random but seeded DAGs shaped like real projects: mostly local data flow with
 some long-range edges, nested namespaces, ``airflow.<group>`` tag groups, machine tags, spark
-nodes (by tag, type hint and catalog type) and in-memory datasets. Two scenarios are timed:
+nodes (by tag, type hint and catalog type), transcoded datasets and in-memory datasets, with the
+node dependencies a Kedro snapshot carries. Two scenarios are timed:
 ``catalog`` (every dataset in the catalog, default grouping) and ``memory`` (some datasets left
 out of the catalog, ``group_by: memory``). The script prints the best time per size and the
 ratio t(10k)/t(5k), which stays near 2 when planning grows linearly.
@@ -142,12 +143,57 @@ def synthetic_pipeline(size: int, seed: int, memory_share: float) -> Synthetic:
         )
         outputs.extend(produced)
     in_memory = _in_memory_datasets(nodes, memory_share, rng)
+    nodes, transcoded = _transcoded(nodes, in_memory, rng)
     datasets = {
         dataset: DatasetSpec(dataset, DatasetSource.ENTRY, _dataset_type(rng))
-        for dataset in outputs
-        if dataset not in in_memory
+        for dataset in (*(d for d in outputs if d not in in_memory), *transcoded)
     }
-    return Synthetic(PipelineSpec(f"synthetic_{size}", tuple(nodes)), datasets)
+    pipeline = PipelineSpec(
+        f"synthetic_{size}",
+        tuple(nodes),
+        dependencies=_dependencies(nodes, transcoded),
+        transcoded=transcoded,
+    )
+    return Synthetic(pipeline, datasets)
+
+
+def _transcoded(
+    nodes: Sequence[NodeSpec], in_memory: set[str], rng: random.Random
+) -> tuple[list[NodeSpec], dict[str, str]]:
+    """About 3% of the persisted datasets written as ``name@parquet`` and read as
+    ``name@pandas``, both forms in the catalog (as transcoding asks)."""
+    chosen = {d for n in nodes for d in n.outputs if d not in in_memory and rng.random() < 0.03}
+
+    def form(name: str, suffix: str) -> str:
+        return f"{name}@{suffix}" if name in chosen else name
+
+    renamed = [
+        NodeSpec(
+            name=n.name,
+            inputs=tuple(form(d, "pandas") for d in n.inputs),
+            outputs=tuple(form(d, "parquet") for d in n.outputs),
+            tags=n.tags,
+            namespace=n.namespace,
+            annotations=n.annotations,
+        )
+        for n in nodes
+    ]
+    transcoded = {f"{d}@{suffix}": d for d in sorted(chosen) for suffix in ("parquet", "pandas")}
+    return renamed, transcoded
+
+
+def _dependencies(
+    nodes: Sequence[NodeSpec], transcoded: Mapping[str, str]
+) -> dict[str, tuple[str, ...]]:
+    """What ``Pipeline.node_dependencies`` reports for these nodes, as the snapshot carries it:
+    the producer of each input, the forms of a transcoded dataset being one dataset."""
+    producer = {transcoded.get(d, d): n.name for n in nodes for d in n.outputs}
+    return {
+        n.name: tuple(
+            sorted({producer[b] for d in n.inputs if (b := transcoded.get(d, d)) in producer})
+        )
+        for n in nodes
+    }
 
 
 def _dataset_type(rng: random.Random) -> str:

@@ -60,14 +60,39 @@ def test_compile_writes_one_file_per_pipeline_and_prints_paths(
     assert "pipeline 'data_processing': 2 tasks (0 spark) from 3 nodes" in done.stderr
 
 
-def test_compile_defaults_to_the_project_dag_folder_and_env(project: Path) -> None:
-    done = kedro(
-        project, "airflow-k8s", "compile", "--image", "other:2", env={"KEDRO_ENV": "local"}
-    )
+def test_compile_defaults_to_the_project_dag_folder_and_the_local_env(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "compile", "--image", "other:2")
     assert done.returncode == 0, done.stderr[-2000:]
     written = project / "dag" / "spaceflights___default___local.py"
     assert done.stdout.strip().splitlines()[-1] == str(written)
     assert "'image': 'other:2'" in written.read_text()
+
+
+def test_kedro_env_chooses_the_environment_and_env_option_wins(
+    project: Path, tmp_path: Path
+) -> None:
+    for env, image in (("staging", "staging-image:3"), ("qa", "qa-image:4")):
+        (project / "conf" / env).mkdir(exist_ok=True)
+        (project / "conf" / env / "airflow-k8s.yaml").write_text(f"run_config:\n  image: {image}\n")
+    from_variable = kedro(
+        project, "airflow-k8s", "compile", "-o", str(tmp_path), env={"KEDRO_ENV": "staging"}
+    )
+    assert from_variable.returncode == 0, from_variable.stderr[-2000:]
+    staged = tmp_path / "spaceflights___default___staging.py"
+    assert from_variable.stdout.strip().splitlines()[-1] == str(staged)
+    assert "'image': 'staging-image:3'" in staged.read_text()
+    from_option = kedro(
+        project,
+        "airflow-k8s",
+        "-e",
+        "qa",
+        "compile",
+        "-o",
+        str(tmp_path),
+        env={"KEDRO_ENV": "staging"},
+    )
+    assert from_option.returncode == 0, from_option.stderr[-2000:]
+    assert "'image': 'qa-image:4'" in (tmp_path / "spaceflights___default___qa.py").read_text()
 
 
 def test_env_overlays_base_key_by_key(project: Path, tmp_path: Path) -> None:
@@ -208,7 +233,7 @@ def test_explain_prints_the_plan_and_writes_nothing(project: Path, tmp_path: Pat
     assert "pipeline '__default__': 8 tasks (0 spark) from 9 nodes" in table.stdout
 
 
-def test_in_memory_data_across_pods_fails_unless_grouped_by_memory(
+def test_in_memory_data_across_pods_fails_with_group_by_none_and_is_fused_by_default(
     project: Path, tmp_path: Path
 ) -> None:
     catalog = project / "conf" / "base" / "catalog.yml"
@@ -217,10 +242,10 @@ def test_in_memory_data_across_pods_fails_unless_grouped_by_memory(
     end = original.index("\n\n", entry)
     catalog.write_text(original[:entry] + original[end + 2 :])
     try:
-        failed = kedro(project, "airflow-k8s", "compile", "-o", str(tmp_path), env=QUIET)
-        grouped = kedro(
-            project, "airflow-k8s", "compile", "--group-by", "memory", "--explain", env=QUIET
+        failed = kedro(
+            project, "airflow-k8s", "compile", "--group-by", "none", "-o", str(tmp_path), env=QUIET
         )
+        grouped = kedro(project, "airflow-k8s", "compile", "--explain", env=QUIET)
     finally:
         catalog.write_text(original)
     assert failed.returncode != 0 and "Traceback" not in failed.stderr
@@ -231,3 +256,27 @@ def test_in_memory_data_across_pods_fails_unless_grouped_by_memory(
     assert grouped.returncode == 0, grouped.stderr[-2000:]
     assert "create_model_input_table_node" in grouped.stdout
     assert "from 9 nodes" in grouped.stdout
+
+
+def test_pipelines_whose_dag_files_collide_are_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    project = copy_example(tmp_path / "src", git=False)
+    registry = project / "src" / "spaceflights" / "pipeline_registry.py"
+    registry.write_text(
+        registry.read_text().replace(
+            "    return pipelines",
+            '    pipelines["data.science"] = pipelines["data_science"]\n    return pipelines',
+        )
+    )
+    out = tmp_path / "dags"
+    done = kedro(
+        project, "airflow-k8s", "-p", "data_science,data.science", "compile", "-o", str(out)
+    )
+    _assert_clean_error(
+        done,
+        "pipelines 'data_science' and 'data.science' would both be written to DAG file "
+        "'spaceflights_data_science_local.py': rename one of them in the pipeline registry",
+    )
+    assert done.returncode == 2
+    assert not out.exists() or list(out.iterdir()) == []

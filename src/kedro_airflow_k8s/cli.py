@@ -143,10 +143,8 @@ def compile(
             )
         return
     target = output if output is not None else obj.project_path / "dag"
-    compiled = [
-        stages.compile_pipeline(loaded, n, image=image, group_by=group_by) for n in obj.pipelines
-    ]
-    for one in compiled:  # every pipeline compiled before any file is written
+    compiled = stages.compile_pipelines(loaded, obj.pipelines, image=image, group_by=group_by)
+    for one in compiled:  # every pipeline compiled (and checked) before any file is written
         _echo_artifacts(stages.ship_artifacts(one))
         path = stages.write_dag(one, target)
         click.echo(str(path))
@@ -205,7 +203,7 @@ def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
 
     loaded = _load(obj)
     destination = _destination(loaded, output)
-    compiled = [stages.compile_pipeline(loaded, n, **compile_options) for n in obj.pipelines]
+    compiled = stages.compile_pipelines(loaded, obj.pipelines, **compile_options)
     for one in compiled:
         _echo_artifacts(stages.ship_artifacts(one))
         click.echo(ship.upload_text(destination, one.file_name, one.source))

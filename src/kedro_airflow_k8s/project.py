@@ -98,7 +98,32 @@ def _pipeline_spec(name: str, registry: Mapping[str, Any]) -> PipelineSpec:
     except KeyError:
         known = ", ".join(sorted(registry)) or "none"
         raise PluginError(f"pipeline {name!r} is not registered (known: {known})") from None
-    return PipelineSpec(name=name, nodes=tuple(node_spec(n) for n in pipeline.nodes))
+    return pipeline_spec(name, pipeline)
+
+
+def pipeline_spec(name: str, pipeline: Any) -> PipelineSpec:
+    """Describe a Kedro pipeline as plain data, with the dependencies Kedro computes itself.
+
+    ``Pipeline.node_dependencies`` is the graph ``kedro run`` follows; the transcoded names
+    (``table@spark``, ``table@pandas``) are mapped to their dataset by Kedro's own function.
+    """
+    from kedro.pipeline.transcoding import _strip_transcoding
+
+    nodes = tuple(pipeline.nodes)
+    dependencies = {
+        child.name: tuple(sorted(parent.name for parent in parents))
+        for child, parents in pipeline.node_dependencies.items()
+    }
+    used = {dataset for n in nodes for dataset in (*n.inputs, *n.outputs)}
+    transcoded = {
+        dataset: base for dataset in used if (base := _strip_transcoding(dataset)) != dataset
+    }
+    return PipelineSpec(
+        name=name,
+        nodes=tuple(node_spec(n) for n in nodes),
+        dependencies=dependencies,
+        transcoded=transcoded,
+    )
 
 
 def node_spec(node: Any) -> NodeSpec:

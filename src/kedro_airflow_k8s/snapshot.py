@@ -61,10 +61,20 @@ class NodeSpec:
 
 @dataclass(frozen=True)
 class PipelineSpec:
-    """A registered pipeline: its nodes in Kedro's topological order."""
+    """A registered pipeline: its nodes in Kedro's topological order, and Kedro's own view of
+    how they depend on each other.
+
+    ``dependencies`` is ``Pipeline.node_dependencies`` by name: each node and the nodes it
+    directly depends on. ``transcoded`` maps every transcoded input or output name
+    (``"table@pandas"``) to the dataset Kedro takes it for (``"table"``); other names stand
+    for themselves. A spec built by hand may leave both out: the plan then links nodes by
+    dataset names alone.
+    """
 
     name: str
     nodes: tuple[NodeSpec, ...]
+    dependencies: Mapping[str, tuple[str, ...]] | None = None
+    transcoded: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import RunConfig
+from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, format_table
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
@@ -122,6 +124,41 @@ def compile_pipeline(
             custom = _custom_source(loaded, plan, pipeline, spec, artifacts)
     source = render_dag(spec, custom)
     return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, source, tuple(notes), artifacts)
+
+
+def compile_pipelines(
+    loaded: LoadedProject, pipelines: Sequence[str], **options: Any
+) -> list[CompiledDag]:
+    """Compile every pipeline (nothing is written yet); DAGs that would collide are an error."""
+    compiled = [compile_pipeline(loaded, name, **options) for name in pipelines]
+    check_distinct_dags(compiled)
+    return compiled
+
+
+def check_distinct_dags(compiled: Sequence[CompiledDag]) -> None:
+    """Refuse two pipelines whose DAGs get one id or one file (names the sanitiser maps to the
+    same text, or file names differing only in case, one file on case-insensitive systems)."""
+    ids: dict[str, CompiledDag] = {}
+    files: dict[str, CompiledDag] = {}
+    for one in compiled:
+        other = ids.setdefault(one.dag_id, one)
+        if other.plan.pipeline != one.plan.pipeline:
+            raise PluginError(
+                f"pipelines {other.plan.pipeline!r} and {one.plan.pipeline!r} would both get DAG "
+                f"id {one.dag_id!r}: rename one of them in the pipeline registry"
+            )
+        other = files.setdefault(one.file_name.casefold(), one)
+        if other.plan.pipeline != one.plan.pipeline:
+            where = (
+                f"DAG file {one.file_name!r}"
+                if other.file_name == one.file_name
+                else f"DAG files {other.file_name!r} and {one.file_name!r}, one file where "
+                "names ignore case"
+            )
+            raise PluginError(
+                f"pipelines {other.plan.pipeline!r} and {one.plan.pipeline!r} would both be "
+                f"written to {where}: rename one of them in the pipeline registry"
+            )
 
 
 def _custom_source(

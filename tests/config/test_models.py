@@ -70,7 +70,7 @@ DEFAULT_RUN_CONFIG = {
     "kubernetes_pod_templates": {},
     "spark": None,
     "node_tags": DEFAULT_NODE_TAGS,
-    "group_by": "none",
+    "group_by": "memory",
     "group_spark_nodes": True,
     "detect_spark": True,
     "namespace_task_groups": True,
@@ -137,7 +137,7 @@ SECTION_DEFAULTS = [
             "labels": {},
             "annotations": {},
             "tolerations": [],
-            "affinity": {},
+            "affinity": {"node_affinity": None, "pod_affinity": None, "pod_anti_affinity": None},
         },
     ),
     (
@@ -292,7 +292,16 @@ run_config:
           effect: NoExecute
           tolerationSeconds: 30
       affinity:
-        nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {}}
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+              - matchExpressions: [{key: pool, operator: In, values: [ml]}]
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 50
+              podAffinityTerm:
+                topologyKey: kubernetes.io/hostname
+                labelSelector: {matchLabels: {app: kedro}}
   external_dependencies:
     - dag_id: upstream
       task_id: publish
@@ -319,17 +328,6 @@ run_config:
     project_home: /opt/project
     runner: SequentialRunner
     conf: {spark.executor.instances: 2}
-    gcp_conn_id: gcp
-    conn_id: spark_k8s
-    image: spark/image:1
-    namespace: spark
-    service_account_name: spark-driver
-    run_script: local:///run.py
-    env_vars: {A: "1"}
-    labels: {team: ml}
-    driver_port: 7078
-    block_manager_port: 7079
-    local_storage: {storage_class: ssd, size: 10Gi, mount_path: /scratch}
   node_tags:
     resources_prefix: res.
     machine_prefix: mach.
@@ -427,8 +425,25 @@ def test_full_document_sets_every_key():
             "toleration_seconds": 30,
         },
     ]
-    assert default.affinity == {
-        "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {}}
+    assert default.affinity.as_pod_spec() == {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["ml"]}]}
+                ]
+            }
+        },
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 50,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {"app": "kedro"}},
+                    },
+                }
+            ]
+        },
     }
     assert [d.model_dump() for d in run.external_dependencies] == [
         {
@@ -461,17 +476,17 @@ def test_full_document_sets_every_key():
         "project_home": "/opt/project",
         "runner": "SequentialRunner",
         "conf": {"spark.executor.instances": 2},
-        "gcp_conn_id": "gcp",
-        "conn_id": "spark_k8s",
-        "image": "spark/image:1",
-        "namespace": "spark",
-        "service_account_name": "spark-driver",
-        "run_script": "local:///run.py",
-        "env_vars": {"A": "1"},
-        "labels": {"team": "ml"},
-        "driver_port": 7078,
-        "block_manager_port": 7079,
-        "local_storage": {"storage_class": "ssd", "size": "10Gi", "mount_path": "/scratch"},
+        "gcp_conn_id": "google_cloud_default",
+        "conn_id": "spark_default",
+        "image": None,
+        "namespace": None,
+        "service_account_name": None,
+        "run_script": None,
+        "env_vars": {},
+        "labels": {},
+        "driver_port": None,
+        "block_manager_port": None,
+        "local_storage": None,
     }
     assert run.node_tags.model_dump() == {
         "resources_prefix": "res.",
@@ -504,8 +519,87 @@ def test_full_document_sets_every_key_of_every_model():
     assert set(run["external_dependencies"][0]) == set(ExternalDependency.model_fields)
     assert set(run["authentication"]) == set(Authentication.model_fields)
     assert set(run["kubernetes_pod_templates"]["__default__"]) == set(PodTemplate.model_fields)
-    assert set(run["spark"]) == set(SparkConfig.model_fields)
+    spark_keys = set(run["spark"]) | set(SPARK_DATAPROC_KEYS) | set(SPARK_K8S_KEYS)
+    assert spark_keys == set(SparkConfig.model_fields)
     assert set(run["node_tags"]) == set(NodeTagsConfig.model_fields)
+
+
+# The spark keys of the other types (FULL_DOCUMENT's spark section is of type custom).
+SPARK_DATAPROC_KEYS = {
+    "type": "dataproc",
+    "region": "europe-west1",
+    "project_id": "gcp-project",
+    "artifacts_path": "gs://bucket/spark",
+    "gcp_conn_id": "gcp",
+}
+SPARK_K8S_KEYS = {
+    "type": "k8s",
+    "conn_id": "spark_k8s",
+    "image": "spark/image:1",
+    "namespace": "spark",
+    "service_account_name": "spark-driver",
+    "run_script": "local:///run.py",
+    "env_vars": {"A": "1"},
+    "labels": {"team": "ml"},
+    "driver_port": 7078,
+    "block_manager_port": 7079,
+    "local_storage": {"storage_class": "ssd", "size": "10Gi", "mount_path": "/scratch"},
+}
+
+
+@pytest.mark.parametrize("document", [SPARK_DATAPROC_KEYS, SPARK_K8S_KEYS], ids=["dataproc", "k8s"])
+def test_every_key_of_each_spark_type_is_read(document: dict[str, object]) -> None:
+    spark = parse_config(rc(spark=document)).run_config.spark
+    assert spark is not None
+    dumped = spark.model_dump()
+    assert {key: dumped[key] for key in document} == document
+
+
+# Each spark type's own keys; everything else of SparkConfig is an error for it.
+SPARK_OWN_KEYS = {
+    "dataproc": {"region", "project_id", "cluster_name", "cluster_config", "user_init_path"}
+    | {"user_post_init_path", "gcp_conn_id"},
+    "custom": {"region", "project_id", "cluster_name", "cluster_config", "user_init_path"}
+    | {"user_post_init_path", "operator_factory"},
+    "k8s": set(SPARK_K8S_KEYS) - {"type"},
+}
+SPARK_COMMON = {"type", "artifacts_path", "project_home", "runner", "conf"}
+SPARK_VALUES = {
+    **FULL_DOCUMENT["run_config"]["spark"],
+    **SPARK_DATAPROC_KEYS,
+    **SPARK_K8S_KEYS,
+}
+
+
+@pytest.mark.parametrize(
+    ("spark_type", "key"),
+    [
+        (spark_type, key)
+        for spark_type, own in SPARK_OWN_KEYS.items()
+        for key in sorted(set(SparkConfig.model_fields) - own - SPARK_COMMON)
+    ],
+)
+def test_a_key_of_another_spark_type_is_an_error(spark_type: str, key: str) -> None:
+    spark = {"type": spark_type, **SPARK_NEEDS[spark_type], key: SPARK_VALUES[key]}
+    with pytest.raises(ConfigError) as error:
+        parse_config(rc(spark=spark))
+    owners = " and ".join(t for t, own in SPARK_OWN_KEYS.items() if key in own)
+    assert str(error.value).startswith(
+        f"{PREFIX}run_config.spark.{key}: not a setting of spark type {spark_type} "
+        f"(only of {owners})"
+    )
+
+
+def test_an_old_style_cluster_config_under_k8s_is_an_error_with_a_hint() -> None:
+    old = {"run_script": "local:///run.py", "num_executors": 4}
+    spark = {"type": "kubernetes", "artifacts_path": "gs://b/spark", "cluster_config": old}
+    with pytest.raises(ConfigError) as error:
+        parse_config(rc(spark=spark))
+    assert str(error.value) == (
+        f"{PREFIX}run_config.spark.cluster_config: not a setting of spark type k8s (only of "
+        "dataproc and custom); Spark properties such as spark.executor.instances go under "
+        "run_config.spark.conf, the runner script under run_script"
+    )
 
 
 # --- accepted forms -----------------------------------------------------------------------------
@@ -679,7 +773,8 @@ def test_spark_type_requirements(spark_type, missing, message):
     ],
 )
 def test_spark_bad_values(key, value, fragment):
-    spark = {"type": "k8s", **SPARK_NEEDS["k8s"], key: value}
+    spark_type = {"cluster_name": "dataproc", "operator_factory": "custom"}.get(key, "k8s")
+    spark = {"type": spark_type, **SPARK_NEEDS[spark_type], key: value}
     with pytest.raises(ConfigError) as error:
         parse_config(rc(spark=spark))
     assert fragment in str(error.value)
@@ -1143,8 +1238,38 @@ ERRORS = [
     (
         "affinity-kind",
         profile(affinity={"nodeAfinity": {}}),
-        "run_config.resources.p.affinity: unknown affinity kind 'nodeAfinity'; use one of "
-        "['nodeAffinity', 'podAffinity', 'podAntiAffinity']",
+        "run_config.resources.p.affinity.nodeAfinity: unknown key; did you mean 'nodeAffinity'?",
+    ),
+    (
+        "affinity-deep-typo",
+        profile(
+            affinity={
+                "podAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": [
+                        {"topologyKey": "zone", "labelSelector": {"matchLabel": {"a": "b"}}}
+                    ]
+                }
+            }
+        ),
+        "run_config.resources.p.affinity.podAffinity.requiredDuringSchedulingIgnoredDuring"
+        "Execution[0].labelSelector.matchLabel: unknown key; did you mean 'matchLabels'?",
+    ),
+    (
+        "affinity-operator",
+        profile(
+            affinity={
+                "nodeAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "nodeSelectorTerms": [
+                            {"matchExpressions": [{"key": "k", "operator": "in"}]}
+                        ]
+                    }
+                }
+            }
+        ),
+        "run_config.resources.p.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuring"
+        "Execution.nodeSelectorTerms[0].matchExpressions[0].operator: input should be 'In', "
+        "'NotIn', 'Exists', 'DoesNotExist', 'Gt' or 'Lt' (got 'in')",
     ),
     (
         "secret-volume-without-path",
@@ -1357,3 +1482,11 @@ def test_validation_error_does_not_leak_a_pydantic_traceback():
         parse_config(rc(startup_time="x"))
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+def test_a_key_of_another_spark_type_at_its_default_reads_back() -> None:
+    """A dumped config holds every key at its default; reading it back must work."""
+    spark = parse_config(rc(spark={"type": "k8s", **SPARK_NEEDS["k8s"]})).run_config.spark
+    assert spark is not None
+    again = parse_config(rc(spark=spark.model_dump())).run_config.spark
+    assert again == spark

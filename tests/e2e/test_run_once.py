@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, copy_example, kedro
+from tests.helpers import REPO, copy_example, dag_spec, kedro
 
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 
@@ -28,6 +28,10 @@ def _project(base: Path, airflow_server: Any) -> Path:
         "  image: spaceflights:e2e\n"
         "  retries: 0\n"
         "  startup_time: 120\n"
+        # A scheduled run waits for this DAG, which does not exist (the sensor would fail at
+        # once): run-once leaves the sensors out, so its runs succeed.
+        "  external_dependencies:\n"
+        "    - {dag_id: never_deployed_upstream, check_existence: true, timeout: 1}\n"
     )
     return project
 
@@ -65,7 +69,16 @@ def test_run_once_waits_for_success_and_the_outputs_exist(
     for namespace in ("active_modelling_pipeline", "candidate_modelling_pipeline"):
         assert (project / "data" / "08_reporting" / namespace / "metrics.json").is_file()
     assert (project / "data" / "03_primary" / "model_input_table.parquet").is_file()
-    assert (airflow_server.dags_folder / "spaceflights___default___e2e.py").is_file()
+    uploaded = airflow_server.dags_folder / "spaceflights___default___e2e.py"
+    assert dag_spec(uploaded)["external_dependencies"] == []  # configured, left out by run-once
+    compiled = kedro(
+        project, "airflow-k8s", "-e", "e2e", "compile", "-o", str(tmp_path / "compiled")
+    )
+    assert compiled.returncode == 0, compiled.stderr[-2000:]
+    (scheduled,) = (tmp_path / "compiled").glob("*.py")
+    assert [s["dag_id"] for s in dag_spec(scheduled)["external_dependencies"]] == [
+        "never_deployed_upstream"
+    ]
     runs = kube_emulator.runs_with_labels(dag_id="spaceflights.__default__.e2e")
     assert len(runs) == 8  # 9 nodes, the two preprocessing nodes share a pod
 

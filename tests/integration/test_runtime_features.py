@@ -16,6 +16,8 @@ pytestmark = pytest.mark.airflow
 
 FEATURES = """
 run_config:
+  image_pull_policy: Always
+  startup_time: 77
   volume: {size: 2Gi, owner: 1000}
   macro_params: [ds, run_id]
   variables_params: [model_owner]
@@ -106,6 +108,16 @@ def test_params_come_from_macros_variables_and_conf(dag: Any, kubeconfig: Path) 
     )
 
 
+def test_startup_time_and_pull_policy_reach_every_pod(dag: Any, kubeconfig: Path) -> None:
+    pods = [t for t in dag.tasks if type(t).__name__ == "KubernetesPodOperator"]
+    assert pods
+    for task in pods:
+        assert task.startup_timeout_seconds == 77
+        assert task.image_pull_policy == "Always"
+    manifest = _render(dag.get_task("preprocessing"), dag, kubeconfig, {})
+    assert manifest["spec"]["containers"][0]["imagePullPolicy"] == "Always"
+
+
 def test_external_dependency_sensors_wait_before_the_first_tasks(dag: Any) -> None:
     sensors = {t.task_id: t for t in dag.tasks if type(t).__name__ == "ExternalTaskSensor"}
     assert set(sensors) == {"wait_for_upstream", "wait_for_upstream_2", "wait_for_other.done"}
@@ -129,12 +141,11 @@ def test_external_dependency_sensors_wait_before_the_first_tasks(dag: Any) -> No
     assert dag.get_task("data_volume_init").upstream_task_ids == set(sensors)
 
 
-def test_run_once_leaves_the_sensors_out(tmp_path: Path) -> None:
-    from kedro_airflow_k8s.render.dag import external_dependencies_spec
-
-    dag = _compile(tmp_path, "compile")
-    assert any(type(t).__name__ == "ExternalTaskSensor" for t in dag.tasks)
+def test_sensor_task_ids_stay_unique_however_many_entries() -> None:
+    """(That run-once leaves the sensors out is shown by a real run-once, see
+    tests/e2e/test_run_once.py.)"""
     from kedro_airflow_k8s.config import parse_config
+    from kedro_airflow_k8s.render.dag import external_dependencies_spec
 
     config = parse_config({"run_config": {"external_dependencies": [{"dag_id": "a"}] * 12}})
     ids = [e["task_id"] for e in external_dependencies_spec(config.run_config)]

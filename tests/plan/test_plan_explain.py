@@ -9,6 +9,8 @@ import pytest
 
 from kedro_airflow_k8s.plan import (
     EXPLAIN_FORMATS,
+    PlannedTask,
+    TaskKind,
     TaskPlan,
     explain,
     format_json,
@@ -128,7 +130,9 @@ def test_explain_dispatches_by_view_name() -> None:
 
 
 def test_table_keeps_each_node_name_on_one_line() -> None:
-    plan = plan_of(pipeline(node("two\nlines\tand tab", ["i"], ["o"])))
+    """Planning refuses such names; the table stays one line per task whatever it is given."""
+    name = "two\nlines\tand tab"
+    plan = TaskPlan("__default__", (PlannedTask("t", "t", TaskKind.POD, (name,)),))
     assert "two\\nlines\\tand tab" in format_table(plan)
     assert (
         format_table(plan).splitlines()[-1]

@@ -124,8 +124,12 @@ def test_allocation_is_deterministic_and_order_based() -> None:
     assert [n.full_task_id for n in first] == ["same", "same_2", "ns.same"]
 
 
-_names = st.text(min_size=0, max_size=120)
-_namespaces = st.none() | st.lists(st.text(min_size=1, max_size=60), min_size=1, max_size=6)
+# Any text a pod command line can carry (see plan.command_line for what planning refuses).
+_carried = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters=",[]")
+_names = st.text(_carried, min_size=0, max_size=120).map(str.strip)
+_namespaces = st.none() | st.lists(
+    st.text(_carried, min_size=1, max_size=60).map(str.lstrip).filter(bool), min_size=1, max_size=6
+)
 
 
 @settings(max_examples=150, deadline=None)

@@ -255,45 +255,54 @@ def test_config_error_of_the_factory_passes_through() -> None:
     assert error.value.message == "my own message"
 
 
-def _compiled_dag_or_config_error(factory: SparkOperatorFactoryBase) -> None:
-    """Compiling either rejects the factory's source (ConfigError) or writes a DAG file that
-    compiles."""
+def _dag_source(factory: SparkOperatorFactoryBase) -> str:
+    """The DAG file a custom factory gives (custom_operators_source raises ConfigError when it
+    refuses the factory's code)."""
     config = run_config({**CUSTOM, "region": "eu", "project_id": "proj"})
     context = DagContext("Demo", "demo", "__default__", "local", "abc123")
     spec = build_spec(PLAN, config, context, spark_urls=urls(PLAN))
-    try:
-        custom = custom_operators_source(
-            factory,
-            spec["spark"],
-            PLAN,
-            project_name="Demo",
-            env="local",
-            pipeline="__default__",
-            urls=urls(PLAN),
-            params=PARAMS,
-            runner="ThreadRunner",
-            cluster_config={},
-        )
-    except ConfigError as error:
-        assert WHERE in error.message
-        return
-    compile(render_dag(spec, custom), "dag.py", "exec")
+    custom = custom_operators_source(
+        factory,
+        spec["spark"],
+        PLAN,
+        project_name="Demo",
+        env="local",
+        pipeline="__default__",
+        urls=urls(PLAN),
+        params=PARAMS,
+        runner="ThreadRunner",
+        cluster_config={},
+    )
+    return render_dag(spec, custom)
 
 
 def test_a_good_factory_gives_a_dag_that_compiles() -> None:
-    _compiled_dag_or_config_error(Factory())
+    source = _dag_source(Factory())
+    compile(source, "dag.py", "exec")
+    assert "CUSTOM_SPARK_OPERATORS = {" in source
 
 
 @pytest.mark.parametrize(
-    "factory",
+    ("factory", "reason"),
     [
-        _with(imports_statement="from __future__ import annotations\nimport types"),
-        _with(create_cluster_operator=lambda self, c: "await types.SimpleNamespace(task_id='c')"),
+        (
+            _with(imports_statement="from __future__ import annotations\nimport types"),
+            "from __future__ imports must occur at the beginning of the file",
+        ),
+        (
+            _with(create_cluster_operator=lambda self, c: "await types.SimpleNamespace()"),
+            "'await' outside async function",
+        ),
     ],
     ids=["future-import", "await"],
 )
-def test_accepted_factory_source_compiles_in_the_dag(factory: SparkOperatorFactoryBase) -> None:
-    _compiled_dag_or_config_error(factory)
+def test_factory_source_that_parses_alone_but_not_in_the_dag_is_refused(
+    factory: SparkOperatorFactoryBase, reason: str
+) -> None:
+    """Each piece parses on its own; placed in the DAG file it does not compile."""
+    with pytest.raises(ConfigError) as error:
+        _dag_source(factory)
+    assert error.value.message == f"{WHERE} Broken gives code that does not compile: {reason}"
 
 
 # --- SparkOperatorFactoryBase.call -------------------------------------------------------------

@@ -21,6 +21,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -184,6 +185,143 @@ class Toleration(ConfigModel):
         return self
 
 
+# --- affinity: the Kubernetes Affinity object, key by key (camelCase, as in a pod spec) ----------
+
+_SELECTOR_OPERATORS = Literal["In", "NotIn", "Exists", "DoesNotExist"]
+
+
+class LabelSelectorRequirement(ConfigModel):
+    """One expression of a label selector."""
+
+    key: StrictStr = Field(description="Label key.")
+    operator: _SELECTOR_OPERATORS = Field(description="`In`, `NotIn`, `Exists` or `DoesNotExist`.")
+    values: list[StrictStr] = Field(
+        default_factory=list, description="Values (for `In` and `NotIn`)."
+    )
+
+
+class LabelSelector(ConfigModel):
+    """Selects pods (or namespaces) by their labels."""
+
+    match_labels: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict, alias="matchLabels", description="Labels that must all match."
+    )
+    match_expressions: list[LabelSelectorRequirement] = Field(
+        default_factory=list, alias="matchExpressions", description="Expressions, all must hold."
+    )
+
+
+class NodeSelectorRequirement(ConfigModel):
+    """One expression on a node's labels or fields."""
+
+    key: StrictStr = Field(description="Label (or field) key.")
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"] = Field(
+        description="`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`."
+    )
+    values: list[StrictStr] = Field(default_factory=list, description="Values.")
+
+
+class NodeSelectorTerm(ConfigModel):
+    """Expressions a node must all satisfy."""
+
+    match_expressions: list[NodeSelectorRequirement] = Field(
+        default_factory=list, alias="matchExpressions", description="On node labels."
+    )
+    match_fields: list[NodeSelectorRequirement] = Field(
+        default_factory=list, alias="matchFields", description="On node fields."
+    )
+
+
+class NodeSelector(ConfigModel):
+    """Terms of which a node must satisfy at least one."""
+
+    node_selector_terms: list[NodeSelectorTerm] = Field(
+        alias="nodeSelectorTerms", description="The terms."
+    )
+
+
+class PreferredSchedulingTerm(ConfigModel):
+    """A weighted node preference."""
+
+    weight: StrictInt = Field(ge=1, le=100, description="1-100.")
+    preference: NodeSelectorTerm = Field(description="The preferred nodes.")
+
+
+class NodeAffinity(ConfigModel):
+    """Which nodes the pod may or should run on."""
+
+    required: NodeSelector | None = Field(
+        None,
+        alias="requiredDuringSchedulingIgnoredDuringExecution",
+        description="Nodes the pod must run on.",
+    )
+    preferred: list[PreferredSchedulingTerm] = Field(
+        default_factory=list,
+        alias="preferredDuringSchedulingIgnoredDuringExecution",
+        description="Nodes the pod should run on.",
+    )
+
+
+class PodAffinityTerm(ConfigModel):
+    """Pods (selected by labels) near which the pod runs, per topology domain."""
+
+    label_selector: LabelSelector | None = Field(
+        None, alias="labelSelector", description="The pods."
+    )
+    namespace_selector: LabelSelector | None = Field(
+        None, alias="namespaceSelector", description="Their namespaces, by label."
+    )
+    namespaces: list[StrictStr] = Field(default_factory=list, description="Their namespaces.")
+    topology_key: StrictStr = Field(
+        alias="topologyKey",
+        description="Node label naming the domain, e.g. `kubernetes.io/hostname`.",
+    )
+    match_label_keys: list[StrictStr] = Field(
+        default_factory=list, alias="matchLabelKeys", description="Label keys to match too."
+    )
+    mismatch_label_keys: list[StrictStr] = Field(
+        default_factory=list, alias="mismatchLabelKeys", description="Label keys that must differ."
+    )
+
+
+class WeightedPodAffinityTerm(ConfigModel):
+    """A weighted pod (anti-)affinity preference."""
+
+    weight: StrictInt = Field(ge=1, le=100, description="1-100.")
+    pod_affinity_term: PodAffinityTerm = Field(alias="podAffinityTerm", description="The term.")
+
+
+class PodAffinity(ConfigModel):
+    """Pods the pod must or should run near (or, as anti-affinity, away from)."""
+
+    required: list[PodAffinityTerm] = Field(
+        default_factory=list,
+        alias="requiredDuringSchedulingIgnoredDuringExecution",
+        description="Terms that must hold.",
+    )
+    preferred: list[WeightedPodAffinityTerm] = Field(
+        default_factory=list,
+        alias="preferredDuringSchedulingIgnoredDuringExecution",
+        description="Terms that should hold.",
+    )
+
+
+class Affinity(ConfigModel):
+    """A Kubernetes `affinity` object, written as in a pod spec; unknown keys are errors."""
+
+    node_affinity: NodeAffinity | None = Field(
+        None, alias="nodeAffinity", description="Node affinity."
+    )
+    pod_affinity: PodAffinity | None = Field(None, alias="podAffinity", description="Pod affinity.")
+    pod_anti_affinity: PodAffinity | None = Field(
+        None, alias="podAntiAffinity", description="Pod anti-affinity."
+    )
+
+    def as_pod_spec(self) -> dict[str, Any]:
+        """The object as a pod spec writes it (the keys that were set, camelCase)."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+
 class ResourceProfile(ConfigModel):
     """Pod settings for the nodes that select this profile (by tag) or for all (`__default__`)."""
 
@@ -206,8 +344,8 @@ class ResourceProfile(ConfigModel):
     tolerations: list[Toleration] = Field(
         default_factory=list, description="Tolerations of node taints."
     )
-    affinity: dict[StrictStr, Any] = Field(
-        default_factory=dict,
+    affinity: Affinity = Field(
+        default_factory=lambda: Affinity(),
         description="A Kubernetes `affinity` object (nodeAffinity, podAffinity, podAntiAffinity), "
         "written as in a pod spec.",
     )
@@ -215,15 +353,6 @@ class ResourceProfile(ConfigModel):
     _requests = field_validator("requests", "limits")(_check_quantities)
     _labels = field_validator("node_selectors", "labels")(_check_labels)
     _annotations = field_validator("annotations")(_check_annotations)
-
-    @field_validator("affinity")
-    @classmethod
-    def _affinity_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
-        allowed = {"nodeAffinity", "podAffinity", "podAntiAffinity"}
-        for key in value:
-            if key not in allowed:
-                raise ValueError(f"unknown affinity kind {key!r}; use one of {sorted(allowed)}")
-        return value
 
 
 class SecretConfig(ConfigModel):
@@ -458,6 +587,22 @@ class SparkLocalStorage(ConfigModel):
         return value
 
 
+# The keys each spark type reads besides the common ones; any other key is an error.
+_SPARK_COMMON_KEYS = frozenset({"type", "artifacts_path", "project_home", "runner", "conf"})
+_CLUSTER_KEYS = frozenset(
+    {"region", "project_id", "cluster_name", "cluster_config", "user_init_path"}
+    | {"user_post_init_path"}
+)
+_SPARK_TYPE_KEYS: dict[str, frozenset[str]] = {
+    "dataproc": _CLUSTER_KEYS | {"gcp_conn_id"},
+    "k8s": frozenset(
+        {"conn_id", "image", "namespace", "service_account_name", "run_script", "env_vars"}
+        | {"labels", "driver_port", "block_manager_port", "local_storage"}
+    ),
+    "custom": _CLUSTER_KEYS | {"operator_factory"},
+}
+
+
 class SparkConfig(ConfigModel):
     """How spark groups of the pipeline run: one Spark job per group.
 
@@ -474,15 +619,18 @@ class SparkConfig(ConfigModel):
         "`kedro_airflow_k8s.spark.SparkOperatorFactoryBase`.",
     )
     region: StrictStr | None = Field(
-        None, description="Cloud region of the cluster (required for `dataproc`)."
+        None,
+        description="With `dataproc` (required) and `custom`: cloud region of the cluster.",
     )
     project_id: StrictStr | None = Field(
-        None, description="Cloud project of the cluster (required for `dataproc`)."
+        None,
+        description="With `dataproc` (required) and `custom`: cloud project of the cluster.",
     )
     cluster_name: StrictStr | None = Field(
         None,
-        description="Base name of the ephemeral cluster (lowercase letters, digits, `-`; at "
-        "most 40 characters); a suffix per DAG run is added. Default: from run_name.",
+        description="With `dataproc` and `custom`: base name of the ephemeral cluster "
+        "(lowercase letters, digits, `-`; at most 40 characters); a suffix per DAG run is "
+        "added. Default: from run_name.",
     )
     artifacts_path: StrictStr | None = Field(
         None,
@@ -490,15 +638,20 @@ class SparkConfig(ConfigModel):
         "the DAG (gs://, s3:// or a local folder). Required for `dataproc` and `custom`.",
     )
     user_init_path: StrictStr | None = Field(
-        None, description="Script (relative to src/) prepended to the generated init script."
+        None,
+        description="With `dataproc` and `custom`: script (relative to src/) prepended to the "
+        "generated init script.",
     )
     user_post_init_path: StrictStr | None = Field(
-        None, description="Script (relative to src/) appended to the generated init script."
+        None,
+        description="With `dataproc` and `custom`: script (relative to src/) appended to the "
+        "generated init script.",
     )
     cluster_config: dict[StrictStr, Any] = Field(
         default_factory=dict,
-        description="Cluster definition passed to the cluster operator (for `dataproc`, the "
-        "Dataproc API's ClusterConfig); the init script is added to its initialization actions.",
+        description="With `dataproc`: the Dataproc API's ClusterConfig, passed as written (the "
+        "init script is added to its initialization actions); with `custom`: handed to the "
+        "factory as `SparkCluster.cluster_config`.",
     )
     project_home: StrictStr | None = Field(
         None,
@@ -559,6 +712,30 @@ class SparkConfig(ConfigModel):
     @classmethod
     def _alias(cls, value: str) -> str:
         return "k8s" if value == "kubernetes" else value
+
+    @field_validator("*")
+    @classmethod
+    def _of_this_type(cls, value: Any, info: ValidationInfo) -> Any:
+        """A key of another spark type is an error: it would be ignored. (Its default value
+        changes nothing, so a dumped config reads back.)"""
+        spark_type = info.data.get("type")
+        field = info.field_name or ""
+        if spark_type is None or field in _SPARK_COMMON_KEYS:
+            return value
+        if value == cls.model_fields[field].get_default(call_default_factory=True):
+            return value
+        types = [t for t, keys in _SPARK_TYPE_KEYS.items() if field in keys]
+        if spark_type not in types:
+            hint = ""
+            if field == "cluster_config" and spark_type == "k8s":
+                hint = (
+                    "; Spark properties such as spark.executor.instances go under "
+                    "run_config.spark.conf, the runner script under run_script"
+                )
+            raise ValueError(
+                f"not a setting of spark type {spark_type} (only of {' and '.join(types)}){hint}"
+            )
+        return value
 
     @field_validator("cluster_name")
     @classmethod
@@ -729,7 +906,7 @@ class RunConfig(ConfigModel):
         description="Tag prefixes the plugin reads on nodes.",
     )
     group_by: Literal["none", "memory", "namespace"] = Field(
-        "none",
+        "memory",
         description="Extra fusion: `memory` fuses nodes joined by in-memory datasets, "
         "`namespace` makes one task per top-level namespace.",
     )

@@ -2,7 +2,10 @@
 
 Steps, each linear in nodes + edges (the task ordering adds a log factor):
 
-1. index the pipeline (producers, data edges, a topological node order);
+0. refuse names a pod's ``kedro run`` command line cannot carry
+   (:mod:`~kedro_airflow_k8s.plan.command_line`);
+1. index the pipeline: Kedro's dependencies, each with the dataset it passes (the forms of a
+   transcoded dataset are one dataset), and a topological node order;
 2. read each node's traits (group tag, resource profile, pod template, spark);
 3. partition the nodes into tasks (:mod:`~kedro_airflow_k8s.plan.fusion`);
 4. order the tasks topologically, name them, wire their upstream tasks;
@@ -16,10 +19,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
+from kedro_airflow_k8s.plan.command_line import check_command_line_names
 from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError
 from kedro_airflow_k8s.plan.fusion import NAMESPACE, Partition, partition_nodes, reason_names
 from kedro_airflow_k8s.plan.graph import topological_order
-from kedro_airflow_k8s.plan.index import PipelineIndex, dataset_spec, index_pipeline
+from kedro_airflow_k8s.plan.index import Edge, PipelineIndex, dataset_spec, index_pipeline
 from kedro_airflow_k8s.plan.model import GroupBy, PlannedTask, PlanOptions, TaskKind, TaskPlan
 from kedro_airflow_k8s.plan.task_names import (
     NameRequest,
@@ -67,10 +71,12 @@ def _collector_paused() -> Iterator[None]:
 def _build(
     pipeline: PipelineSpec, datasets: Mapping[str, DatasetSpec], options: PlanOptions
 ) -> TaskPlan:
+    check_command_line_names(pipeline)
     index = index_pipeline(pipeline)
     reader = TraitReader(datasets, options)
     traits = [reader.read(node) for node in index.nodes]
-    memory_edges = _memory_edges(index, datasets)
+    memory = _MemoryView(datasets)
+    memory_edges = [memory.edge(edge) for edge in index.edges]
     partition = partition_nodes(index, traits, memory_edges, options)
     successors, predecessors = _task_graph(index, partition)
     order = topological_order(successors, range(len(successors)))
@@ -79,7 +85,7 @@ def _build(
     facts = [_facts_of(traits, partition, unit, options) for unit in order]
     names = allocate_names([_name_request(index, fact, options) for fact in facts])
     full_ids = {unit: name.full_task_id for unit, name in zip(order, names, strict=True)}
-    _refuse_memory_crossings(index, datasets, memory_edges, partition, full_ids, options)
+    _refuse_memory_crossings(index, datasets, memory, memory_edges, partition, full_ids, options)
     position = {unit: i for i, unit in enumerate(order)}
     tasks = tuple(
         _planned_task(
@@ -91,7 +97,8 @@ def _build(
         )
         for unit, fact, name in zip(order, facts, names, strict=True)
     )
-    return TaskPlan(pipeline=pipeline.name, tasks=tasks, warnings=partition.warnings)
+    notes = (*partition.warnings, *_transcoding_warnings(index, datasets, memory, memory_edges))
+    return TaskPlan(pipeline=pipeline.name, tasks=tasks, warnings=tuple(dict.fromkeys(notes)))
 
 
 def _planned_task(
@@ -115,13 +122,60 @@ def _planned_task(
     )
 
 
-def _memory_edges(index: PipelineIndex, datasets: Mapping[str, DatasetSpec]) -> list[bool]:
-    """Per data edge: does it carry data that lives only in the producing process?"""
-    in_memory: dict[str, bool] = {}
-    for dataset in index.producer:
-        spec = dataset_spec(dataset, datasets)
-        in_memory[dataset] = spec.source is not DatasetSource.PARAMS and spec.is_memory
-    return [in_memory[edge.dataset] for edge in index.edges]
+class _MemoryView:
+    """Which dataset names live only in the memory of the process that writes them.
+
+    Kedro's catalog resolves every name on its own, the forms of a transcoded dataset too
+    (``table@spark`` and ``table@pandas`` are two entries), so each form is looked up by its
+    full name.
+    """
+
+    def __init__(self, datasets: Mapping[str, DatasetSpec]) -> None:
+        self.datasets = datasets
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        known = self._known.get(name)
+        if known is None:
+            spec = dataset_spec(name, self.datasets)
+            known = self._known[name] = spec.source is not DatasetSource.PARAMS and spec.is_memory
+        return known
+
+    def edge(self, edge: Edge) -> bool:
+        """Does the edge carry data that stays in the producing process? For a transcoded
+        dataset, when either the form written or the form read lives in memory."""
+        if not edge.dataset:
+            return False
+        return self(edge.written) or (edge.dataset != edge.written and self(edge.dataset))
+
+    def form(self, edge: Edge) -> str:
+        """The in-memory name an in-memory edge stands for: the form written, else the one read."""
+        return edge.written if self(edge.written) else edge.dataset
+
+
+def _transcoding_warnings(
+    index: PipelineIndex,
+    datasets: Mapping[str, DatasetSpec],
+    memory: _MemoryView,
+    memory_edges: Sequence[bool],
+) -> list[str]:
+    """Transcoded datasets with a form in memory: Kedro keeps every form in its own catalog
+    entry, so the form read never holds what the other form wrote (in one process or not)."""
+    found: dict[tuple[str, str], None] = {}
+    for edge, in_memory in zip(index.edges, memory_edges, strict=True):
+        if in_memory and edge.dataset != edge.written:
+            found[(edge.written, edge.dataset)] = None
+    out = []
+    for written, read in found:
+        form = written if memory(written) else read
+        why = _memory_why(dataset_spec(form, datasets))
+        out.append(
+            f"transcoded dataset written as {written!r} and read as {read!r}: {form!r} lives in "
+            f"memory ({why}) and Kedro keeps each form in its own catalog entry, so {read!r} "
+            f"cannot load what {written!r} saved; give both forms catalog entries on the same "
+            "storage"
+        )
+    return out
 
 
 def _task_graph(
@@ -212,6 +266,7 @@ def _local_name(node_name: str, namespace: tuple[str, ...]) -> str:
 def _refuse_memory_crossings(
     index: PipelineIndex,
     datasets: Mapping[str, DatasetSpec],
+    memory: _MemoryView,
     memory_edges: Sequence[bool],
     partition: Partition,
     full_ids: Mapping[int, str],
@@ -221,10 +276,11 @@ def _refuse_memory_crossings(
     for edge, in_memory in zip(index.edges, memory_edges, strict=True):
         source, target = partition.unit_of[edge.source], partition.unit_of[edge.target]
         if in_memory and source != target:
-            spec = dataset_spec(edge.dataset, datasets)
+            form = memory.form(edge)
+            spec = dataset_spec(form, datasets)
             crossings.append(
                 Crossing(
-                    dataset=edge.dataset,
+                    dataset=form,
                     why=_memory_why(spec),
                     producer_task=full_ids[source],
                     producer_node=index.nodes[edge.source].name,

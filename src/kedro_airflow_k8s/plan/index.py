@@ -1,8 +1,13 @@
-"""The pipeline as integer-indexed graph: who produces and who reads each dataset."""
+"""The pipeline as integer-indexed graph: which node must run before which, and through which data.
+
+The edges are Kedro's: a node depends on the producer of each dataset it reads, where the forms
+of a transcoded dataset (``table@spark``, ``table@pandas``) are one dataset, and every dependency
+``Pipeline.node_dependencies`` lists is kept even when no dataset name explains it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -12,21 +17,26 @@ from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, NodeSpec, Pip
 
 
 class Edge(NamedTuple):
-    """Node ``source`` writes ``dataset`` and node ``target`` reads it (a tuple: cheap)."""
+    """Node ``source`` runs before node ``target`` (a tuple: cheap).
+
+    ``target`` reads ``dataset`` and ``source`` writes ``written``: the same name, or two forms
+    of one transcoded dataset. Both are empty for a dependency Kedro reports that no dataset
+    name explains.
+    """
 
     source: int
     target: int
     dataset: str
+    written: str
 
 
 @dataclass(frozen=True)
 class PipelineIndex:
-    """Nodes in a topological order (Kedro's order where it is one) and the data edges."""
+    """Nodes in a topological order (Kedro's order where it is one) and the edges between them,
+    in the order of their target node (and of its inputs)."""
 
     nodes: tuple[NodeSpec, ...]
-    producer: Mapping[str, int]
     edges: tuple[Edge, ...]
-    successors: tuple[tuple[int, ...], ...]  # distinct node successors, ascending
 
 
 def dataset_spec(name: str, datasets: Mapping[str, DatasetSpec]) -> DatasetSpec:
@@ -40,64 +50,90 @@ def dataset_spec(name: str, datasets: Mapping[str, DatasetSpec]) -> DatasetSpec:
 
 
 def index_pipeline(pipeline: PipelineSpec) -> PipelineIndex:
-    """Index ``pipeline``; duplicate node names or datasets with two producers are errors."""
-    nodes = _in_topological_order(pipeline)
-    producer = _producers(nodes, pipeline.name)
-    edges = tuple(
-        Edge(producer[dataset], target, dataset)
-        for target, node in enumerate(nodes)
-        for dataset in dict.fromkeys(node.inputs)
-        if dataset in producer
-    )
-    heads: list[set[int]] = [set() for _ in nodes]
-    for edge in edges:
-        heads[edge.source].add(edge.target)
-    return PipelineIndex(
-        nodes=nodes,
-        producer=producer,
-        edges=edges,
-        successors=tuple(tuple(sorted(h)) for h in heads),
-    )
-
-
-def _producers(nodes: tuple[NodeSpec, ...], pipeline: str) -> dict[str, int]:
-    producer: dict[str, int] = {}
-    for position, node in enumerate(nodes):
-        for dataset in node.outputs:
-            if dataset in producer:
-                other = nodes[producer[dataset]].name
-                raise PlanError(
-                    f"dataset {dataset!r} is an output of both node {other!r} and node "
-                    f"{node.name!r} in pipeline {pipeline!r}: a dataset can have only one "
-                    "producer"
-                )
-            producer[dataset] = position
-    return producer
-
-
-def _in_topological_order(pipeline: PipelineSpec) -> tuple[NodeSpec, ...]:
-    """The nodes ordered so that producers come first, keeping the given order where it can."""
+    """Index ``pipeline``; duplicate node names, datasets with two producers and cycles are
+    errors."""
     nodes = pipeline.nodes
+    position = _positions(pipeline)
+    transcoded = pipeline.transcoded
+
+    def dataset_of(name: str) -> str:
+        return transcoded.get(name, name)
+
+    producer = _producers(nodes, pipeline.name, dataset_of)
+    edges = _edges(pipeline, position, producer, dataset_of)
+    if all(edge.source < edge.target for edge in edges):
+        return PipelineIndex(nodes=nodes, edges=tuple(edges))
+    heads: list[list[int]] = [[] for _ in nodes]
+    for edge in edges:
+        heads[edge.source].append(edge.target)
+    order = topological_order(heads, range(len(nodes)))
+    if len(order) < len(nodes):
+        raise PlanError(f"pipeline {pipeline.name!r} has a cycle between its nodes' datasets")
+    moved = [0] * len(nodes)
+    for new, old in enumerate(order):
+        moved[old] = new
+    renumbered = [Edge(moved[e.source], moved[e.target], e.dataset, e.written) for e in edges]
+    renumbered.sort(key=lambda edge: edge.target)  # stable: each node's inputs keep their order
+    return PipelineIndex(nodes=tuple(nodes[old] for old in order), edges=tuple(renumbered))
+
+
+def _positions(pipeline: PipelineSpec) -> dict[str, int]:
     position: dict[str, int] = {}
-    for i, node in enumerate(nodes):
+    for i, node in enumerate(pipeline.nodes):
         if node.name in position:
             raise PlanError(
                 f"pipeline {pipeline.name!r} has two nodes named {node.name!r}: "
                 "node names must be unique"
             )
         position[node.name] = i
-    producer = _producers(nodes, pipeline.name)
-    heads: list[set[int]] = [set() for _ in nodes]
-    in_order = True
-    for i, node in enumerate(nodes):
-        for dataset in node.inputs:
-            source = producer.get(dataset)
-            if source is not None:
-                heads[source].add(i)
-                in_order = in_order and source < i
-    if in_order:
-        return nodes
-    order = topological_order([sorted(h) for h in heads], range(len(nodes)))
-    if len(order) < len(nodes):
-        raise PlanError(f"pipeline {pipeline.name!r} has a cycle between its nodes' datasets")
-    return tuple(nodes[i] for i in order)
+    return position
+
+
+def _producers(
+    nodes: tuple[NodeSpec, ...], pipeline: str, dataset_of: Callable[[str], str]
+) -> dict[str, tuple[int, str]]:
+    """Each dataset's producing node and the name it writes the dataset under."""
+    producer: dict[str, tuple[int, str]] = {}
+    for position, node in enumerate(nodes):
+        for name in node.outputs:
+            dataset = dataset_of(name)
+            if dataset in producer:
+                other = nodes[producer[dataset][0]].name
+                raise PlanError(
+                    f"dataset {dataset!r} is an output of both node {other!r} and node "
+                    f"{node.name!r} in pipeline {pipeline!r}: a dataset can have only one "
+                    "producer"
+                )
+            producer[dataset] = (position, name)
+    return producer
+
+
+def _edges(
+    pipeline: PipelineSpec,
+    position: Mapping[str, int],
+    producer: Mapping[str, tuple[int, str]],
+    dataset_of: Callable[[str], str],
+) -> list[Edge]:
+    """The data edges of every node, then the dependencies Kedro adds that no data edge has."""
+    dependencies = pipeline.dependencies
+    edges: list[Edge] = []
+    for target, node in enumerate(pipeline.nodes):
+        first = len(edges)
+        for name in dict.fromkeys(node.inputs):
+            found = producer.get(dataset_of(name))
+            if found is not None:
+                edges.append(Edge(found[0], target, name, found[1]))
+        if dependencies is None:
+            continue
+        linked = {edge.source for edge in edges[first:]}
+        for parent in dependencies.get(node.name, ()):
+            source = position.get(parent)
+            if source is None:
+                raise PlanError(
+                    f"node {node.name!r} of pipeline {pipeline.name!r} depends on node "
+                    f"{parent!r}, which is not in the pipeline"
+                )
+            if source not in linked:
+                edges.append(Edge(source, target, "", ""))
+                linked.add(source)
+    return edges

@@ -92,7 +92,7 @@ def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
         "tolerations": [
             t.model_dump(by_alias=True, exclude_none=True) for t in profile.tolerations
         ],
-        "affinity": dict(profile.affinity),
+        "affinity": profile.affinity.as_pod_spec(),
     }
 
 

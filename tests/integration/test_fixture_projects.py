@@ -1,0 +1,187 @@
+"""Projects written the way real Kedro 1.x projects are, compiled with the real CLI for every
+registered pipeline and loaded in a real Airflow 3: the Airflow graph keeps every dependency of
+Kedro's own ``Pipeline.node_dependencies`` and runs every node in exactly one task.
+
+* ``transcoding_project``: spark and pandas nodes sharing datasets through transcoding
+  (``spark.SparkDatasetV2`` written, ``pandas.ParquetDataset`` read and back) and a
+  ``@pandas1`` -> ``@pandas2`` pair; in-memory intermediates (no catalog entry), a lambda and a
+  ``functools.partial`` node, a tag made by a function; pipelines found by ``find_pipelines()``.
+* ``modular_project``: one modelling pipeline reused under two namespaces with ``inputs=``,
+  ``outputs=`` and ``parameters=`` mappings and nested namespaces, reading across namespaces a
+  table written as ``@pandas1`` and read as ``@pandas2``; dataset factories with a catch-all;
+  tags built from constants; lambda and partial nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers import REPO, copy_project, kedro
+
+pytestmark = pytest.mark.airflow
+
+PROJECTS = {
+    "transcoding_project": ("transcoding_demo", ("ingest", "science", "reporting")),
+    "modular_project": ("modular_demo", ("data_processing", "modelling", "reporting")),
+}
+NAMESPACES = ("active", "candidate")
+QUIET = {"KEDRO_LOGGING_CONFIG": str(REPO / "scripts" / "quiet-logging.yml")}
+
+# Kedro's own view of each pipeline, read in a process of its own (one project per process).
+DEPENDENCIES = """
+import json, sys
+from pathlib import Path
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+
+bootstrap_project(Path(sys.argv[1]))
+print(json.dumps({
+    name: {
+        node.name: sorted(parent.name for parent in parents)
+        for node, parents in pipelines[name].node_dependencies.items()
+    }
+    for name in sys.argv[2:]
+}))
+"""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    name: str
+    dags: dict[str, Any]  # pipeline -> the Airflow DAG
+    dependencies: dict[str, dict[str, list[str]]]  # pipeline -> node -> the nodes it needs
+
+
+def _compile(name: str, base: Path) -> Compiled:
+    from airflow.dag_processing.dagbag import DagBag
+
+    package, registered = PROJECTS[name]
+    project = copy_project(REPO / "tests" / "data" / name, base, package, git=False)
+    pipelines = (*registered, "__default__")
+    done = kedro(
+        project,
+        "airflow-k8s",
+        "-p",
+        ",".join(pipelines),
+        "compile",
+        "-o",
+        str(base / "dags"),
+        env=QUIET,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    bag = DagBag(dag_folder=str(base / "dags"))
+    assert bag.import_errors == {}
+    dags = {_pipeline_of(dag): dag for dag in bag.dags.values()}
+    kedro_view = subprocess.run(
+        [sys.executable, "-c", DEPENDENCIES, str(project), *pipelines],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return Compiled(name, dags, json.loads(kedro_view.stdout.strip().splitlines()[-1]))
+
+
+def _pipeline_of(dag: Any) -> str:
+    (tag,) = [t for t in dag.tags if t.startswith("kedro_pipeline:")]
+    return str(tag).removeprefix("kedro_pipeline:")
+
+
+@pytest.fixture(scope="module")
+def transcoding(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    return _compile("transcoding_project", tmp_path_factory.mktemp("transcoding"))
+
+
+@pytest.fixture(scope="module")
+def modular(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    return _compile("modular_project", tmp_path_factory.mktemp("modular"))
+
+
+BOTH = pytest.mark.parametrize("project", ["transcoding", "modular"])
+
+
+def nodes_of(task: Any) -> list[str]:
+    """The Kedro nodes a pod task runs (its ``kedro run --nodes`` argument)."""
+    arguments = [getattr(a, "value", a) for a in getattr(task, "arguments", None) or []]
+    if "--nodes" not in arguments:
+        return []
+    return str(arguments[arguments.index("--nodes") + 1]).split(",")
+
+
+def assert_keeps_kedro_graph(dag: Any, dependencies: Mapping[str, list[str]]) -> None:
+    where: dict[str, list[str]] = {}
+    for task in dag.tasks:
+        for node in nodes_of(task):
+            where.setdefault(node, []).append(task.task_id)
+    assert sorted(where) == sorted(dependencies), "the DAG runs exactly the pipeline's nodes"
+    assert all(len(tasks) == 1 for tasks in where.values()), "each node runs in one task"
+    for node, parents in dependencies.items():
+        task = dag.get_task(where[node][0])
+        above = task.get_flat_relative_ids(upstream=True)
+        for parent in parents:
+            (source,) = where[parent]
+            assert source == task.task_id or source in above, (parent, node)
+
+
+@BOTH
+def test_every_registered_pipeline_compiles_to_a_dag(
+    project: str, request: pytest.FixtureRequest
+) -> None:
+    compiled: Compiled = request.getfixturevalue(project)
+    _, registered = PROJECTS[compiled.name]
+    assert sorted(compiled.dags) == sorted((*registered, "__default__"))
+
+
+@BOTH
+def test_each_airflow_graph_keeps_every_kedro_dependency(
+    project: str, request: pytest.FixtureRequest
+) -> None:
+    compiled: Compiled = request.getfixturevalue(project)
+    assert any(parents for d in compiled.dependencies.values() for parents in d.values())
+    for pipeline, dag in compiled.dags.items():
+        assert_keeps_kedro_graph(dag, compiled.dependencies[pipeline])
+
+
+def _task_of(dag: Any, node: str) -> Any:
+    (task,) = [t for t in dag.tasks if node in nodes_of(t)]
+    return task
+
+
+def _upstream(dag: Any, node: str) -> set[str]:
+    return set(_task_of(dag, node).get_flat_relative_ids(upstream=True))
+
+
+def test_transcoded_readers_wait_for_their_writers(transcoding: Compiled) -> None:
+    dag = transcoding.dags["__default__"]
+    writer = _task_of(dag, "preprocess_companies_node").task_id  # writes @pandas
+    assert writer in _upstream(dag, "join_tables_node")  # reads @spark
+    spark = _task_of(dag, "join_tables_node").task_id  # writes model_input_table@spark
+    assert spark in _upstream(dag, "split_data_node")  # reads @pandas
+    assert _task_of(dag, "summarise_node").task_id in _upstream(dag, "publish_node")
+    # In-memory splits keep the split, the partial and the lambda node in one task.
+    fused = nodes_of(_task_of(dag, "split_data_node"))
+    assert len(fused) == 3 and any(n.startswith("partial(train_model)__") for n in fused)
+    assert any(n.startswith("<lambda>__") for n in fused)
+
+
+def test_namespaced_modules_read_across_namespaces(modular: Compiled) -> None:
+    dag = modular.dags["__default__"]
+    prepare = _task_of(dag, "prepare_node").task_id  # writes model_input@pandas1
+    for namespace in NAMESPACES:
+        nodes = modular.dependencies["__default__"]
+        (split,) = [n for n in nodes if n.startswith(f"{namespace}.split")]
+        assert prepare in _upstream(dag, split)  # reads model_input@pandas2
+        check = f"{namespace}.evaluation.diagnostics.check_node"
+        assert _task_of(dag, check).task_id == check
+    nested = dag.task_group.get_child_by_label("active").get_child_by_label("evaluation")
+    assert nested.get_child_by_label("diagnostics").group_id == "active.evaluation.diagnostics"
+    evaluations = {_task_of(dag, f"{n}.evaluation.evaluate_node").task_id for n in NAMESPACES}
+    assert evaluations <= _upstream(dag, "compare")

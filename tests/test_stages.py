@@ -1,0 +1,49 @@
+"""The compile flow's own checks (no Kedro project needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.plan import TaskPlan
+from kedro_airflow_k8s.render import dag_file_name, dag_id_for
+from kedro_airflow_k8s.stages import CompiledDag, check_distinct_dags
+
+
+def _compiled(pipeline: str, dag_id: str | None = None) -> CompiledDag:
+    dag_id = dag_id or dag_id_for("demo", pipeline, "local")
+    return CompiledDag(dag_id, dag_file_name(dag_id), TaskPlan(pipeline, ()), {}, "")
+
+
+def test_pipelines_the_sanitiser_maps_to_one_file_are_refused() -> None:
+    first, second = _compiled("data.science"), _compiled("data_science")
+    assert first.dag_id != second.dag_id and first.file_name == second.file_name
+    with pytest.raises(PluginError) as error:
+        check_distinct_dags([first, second])
+    assert error.value.message == (
+        "pipelines 'data.science' and 'data_science' would both be written to DAG file "
+        "'demo_data_science_local.py': rename one of them in the pipeline registry"
+    )
+
+
+def test_file_names_differing_only_in_case_are_refused() -> None:
+    with pytest.raises(PluginError) as error:
+        check_distinct_dags([_compiled("Train"), _compiled("train")])
+    assert error.value.message == (
+        "pipelines 'Train' and 'train' would both be written to DAG files 'demo_Train_local.py' "
+        "and 'demo_train_local.py', one file where names ignore case: rename one of them in the "
+        "pipeline registry"
+    )
+
+
+def test_one_dag_id_for_two_pipelines_is_refused() -> None:
+    with pytest.raises(PluginError) as error:
+        check_distinct_dags([_compiled("a", "same"), _compiled("b", "same")])
+    assert error.value.message == (
+        "pipelines 'a' and 'b' would both get DAG id 'same': rename one of them in the "
+        "pipeline registry"
+    )
+
+
+def test_distinct_pipelines_and_a_repeated_selection_pass() -> None:
+    check_distinct_dags([_compiled("a"), _compiled("b"), _compiled("a")])
