@@ -278,5 +278,4 @@ def test_pipelines_whose_dag_files_collide_are_refused_before_anything_is_writte
         "pipelines 'data_science' and 'data.science' would both be written to DAG file "
         "'spaceflights_data_science_local.py': rename one of them in the pipeline registry",
     )
-    assert done.returncode == 2
     assert not out.exists() or list(out.iterdir()) == []
