@@ -47,6 +47,7 @@ from plan_benchmark import SPARK_TAG, synthetic_pipeline
 from kedro_airflow_k8s.snapshot import NodeSpec
 
 PACKAGE = "scale_bench"
+CATALOG_FILE_ENTRIES = 1000
 DEFAULT_TIMEOUT = 1800.0
 AIRFLOW_IMPORT_TIMEOUT = 30.0  # Airflow's default [core] dagbag_import_timeout
 
@@ -117,7 +118,8 @@ run_config:
 
 
 def write_project(root: Path, size: int, seed: int) -> Path:
-    """A Kedro project of ``size`` nodes whose catalog declares every dataset."""
+    """A Kedro project of ``size`` nodes whose catalog declares every dataset (in files of
+    ``CATALOG_FILE_ENTRIES`` entries)."""
     project = root / f"scale_{size}"
     package = project / "src" / PACKAGE
     package.mkdir(parents=True)
@@ -136,10 +138,15 @@ def write_project(root: Path, size: int, seed: int) -> Path:
     datasets = sorted(
         {d for spec in nodes for d in (*spec.inputs, *spec.outputs) if not d.startswith("params")}
     )
-    catalog = "".join(
-        f"{name}:\n  type: pickle.PickleDataset\n  filepath: data/{name}.pkl\n" for name in datasets
-    )
-    (project / "conf" / "base" / "catalog.yml").write_text(catalog)
+    # OmegaConf 2.4 refuses a YAML document of more than 10,000 nodes (about 2,000 entries):
+    # large projects split their catalog, as Kedro's default pattern catalog*/** allows
+    (project / "conf" / "base" / "catalog").mkdir()
+    for start in range(0, len(datasets), CATALOG_FILE_ENTRIES):
+        part = datasets[start : start + CATALOG_FILE_ENTRIES]
+        text = "".join(
+            f"{n}:\n  type: pickle.PickleDataset\n  filepath: data/{n}.pkl\n" for n in part
+        )
+        (project / "conf" / "base" / "catalog" / f"part_{start:06d}.yml").write_text(text)
     (project / "conf" / "base" / "parameters.yml").write_text("model:\n  alpha: 1\n")
     (project / "conf" / "base" / "airflow-k8s.yaml").write_text(PLUGIN_CONFIG)
     return project
