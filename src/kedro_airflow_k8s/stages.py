@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import RunConfig
@@ -16,21 +16,10 @@ from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, f
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
-from kedro_airflow_k8s.render.spark import (
-    SparkArtifactUrls,
-    custom_operators_source,
-    default_project_home,
-    init_script_text,
-    k8s_warnings,
-    run_script_text,
-    spark_tasks,
-)
 from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_atomic
-from kedro_airflow_k8s.spark_project import (
-    load_operator_factory,
-    project_archive,
-    read_user_script,
-)
+
+if TYPE_CHECKING:  # the spark modules are imported when a project configures spark
+    from kedro_airflow_k8s.render.spark import SparkArtifactUrls
 
 
 @dataclass(frozen=True)
@@ -168,6 +157,9 @@ def _custom_source(
     spec: dict[str, Any],
     artifacts: SparkArtifacts | None,
 ) -> str:
+    from kedro_airflow_k8s.render.spark import custom_operators_source
+    from kedro_airflow_k8s.spark_project import load_operator_factory
+
     spark = loaded.config.run_config.spark
     assert spark is not None and spark.operator_factory and artifacts and artifacts.urls
     return custom_operators_source(
@@ -188,6 +180,8 @@ def _custom_source(
 def spark_warnings(
     run_config: RunConfig, spark_spec: dict[str, Any], artifacts: SparkArtifacts | None
 ) -> list[str]:
+    from kedro_airflow_k8s.render.spark import k8s_warnings
+
     out: list[str] = []
     if spark_spec["type"] == "k8s":
         out += k8s_warnings(run_config)
@@ -227,8 +221,19 @@ def build_spark_artifacts(
     None when spark groups run as pods, or (``k8s``) when the run script is in the image."""
     snapshot, run_config = loaded.snapshot, loaded.config.run_config
     spark = run_config.spark
+    if spark is None:
+        return None
+    from kedro_airflow_k8s.render.spark import (
+        SparkArtifactUrls,
+        default_project_home,
+        init_script_text,
+        run_script_text,
+        spark_tasks,
+    )
+    from kedro_airflow_k8s.spark_project import project_archive, read_user_script
+
     tasks = spark_tasks(plan)
-    if spark is None or not tasks:
+    if not tasks:
         return None
     home = spark.project_home or default_project_home(snapshot.package_name)
     if spark.type == "k8s" and spark.run_script:

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import ResourceProfile, RunConfig, parse_pod_template
@@ -23,7 +21,11 @@ from kedro_airflow_k8s.mlflow_settings import MlflowSettings
 from kedro_airflow_k8s.plan.model import TaskPlan
 from kedro_airflow_k8s.plan.naming import short_hash
 from kedro_airflow_k8s.render.literals import to_literal
-from kedro_airflow_k8s.render.spark import SparkArtifactUrls, default_project_home, spark_spec
+
+if TYPE_CHECKING:  # jinja2 and the spark renderer are imported when they are needed
+    import jinja2
+
+    from kedro_airflow_k8s.render.spark import SparkArtifactUrls
 
 DEFAULT_START_DATE = "20240101"
 GENERATED_TAG = "generated_with_kedro_airflow_k8s"
@@ -323,22 +325,53 @@ def build_spec(
         "pod_templates": pod_templates_spec(
             run_config, {t.pod_template for t in plan.tasks if t.pod_template}
         ),
-        "spark": spark_spec(
+        "spark": _spark_section(
             plan,
             run_config,
-            env=context.env,
-            pipeline=context.pipeline,
+            context,
             run_name=run_name,
             image=pod_image,
-            urls=spark_urls or SparkArtifactUrls(default_project_home(context.package_name)),
+            urls=spark_urls,
             params=params,
-            free_id=lambda wanted: _free_id(wanted, task_ids),
+            taken=task_ids,
         ),
     }
 
 
+def _spark_section(
+    plan: TaskPlan,
+    run_config: RunConfig,
+    context: DagContext,
+    *,
+    run_name: str,
+    image: str,
+    urls: SparkArtifactUrls | None,
+    params: dict[str, str],
+    taken: set[str],
+) -> dict[str, Any] | None:
+    """The SPEC's spark section; None without ``run_config.spark`` (then the spark renderer is
+    not even imported)."""
+    if run_config.spark is None:
+        return None
+    from kedro_airflow_k8s.render.spark import SparkArtifactUrls, default_project_home, spark_spec
+
+    return spark_spec(
+        plan,
+        run_config,
+        env=context.env,
+        pipeline=context.pipeline,
+        run_name=run_name,
+        image=image,
+        urls=urls or SparkArtifactUrls(default_project_home(context.package_name)),
+        params=params,
+        free_id=lambda wanted: _free_id(wanted, taken),
+    )
+
+
 @cache
 def _environment() -> jinja2.Environment:
+    import jinja2
+
     loader = jinja2.PackageLoader("kedro_airflow_k8s.render", "templates")
     # Python out, not HTML: never autoescape; a missing variable is an error, not "".
     return jinja2.Environment(

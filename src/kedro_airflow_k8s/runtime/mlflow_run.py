@@ -357,17 +357,18 @@ class MlflowExtension:
         kwargs["env_vars"] = env
 
     @staticmethod
-    def add_tasks(dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]) -> None:
+    def add_tasks(
+        dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]
+    ) -> list[tuple[Any, Any]]:
         mlflow_spec = spec.get("mlflow")
         if not mlflow_spec:
-            return
+            return []
         start = MlflowStartRunOperator(
             task_id=mlflow_spec.get("task_id") or MLFLOW_START_TASK_ID,
             mlflow_spec=mlflow_spec,
             dag=dag,
         )
-        for root in roots:
-            start >> root
+        edges = [(start, root) for root in roots]
         end_task_id = mlflow_spec.get("end_task_id", MLFLOW_END_TASK_ID)
         if end_task_id:
             end = MlflowEndRunOperator(
@@ -376,6 +377,6 @@ class MlflowExtension:
                 node_task_ids=[task["full_task_id"] for task in spec.get("tasks", [])],
                 dag=dag,
             )
-            start >> end
-            for leaf in leaves:
-                leaf >> end
+            edges.append((start, end))
+            edges += [(leaf, end) for leaf in leaves]
+        return edges

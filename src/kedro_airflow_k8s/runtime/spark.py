@@ -136,10 +136,10 @@ class SparkExtension:
 
     def add_tasks(
         self, dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]
-    ) -> None:
+    ) -> list[tuple[Any, Any]]:
         spark = spec["spark"]
         if "create_task_id" not in spark:
-            return
+            return []
         if spark["type"] == "dataproc":
             from airflow.providers.google.cloud.operators.dataproc import (
                 DataprocCreateClusterOperator,
@@ -176,9 +176,8 @@ class SparkExtension:
         after = [dag.get_task(task_id) for task_id in spark.get("create_after", [])]
         if not after:  # what waits before the first tasks (sensors...) waits before the cluster
             after = list({t.task_id: t for root in roots for t in root.upstream_list}.values())
-        for task in after:
-            task >> create
+        edges: list[tuple[Any, Any]] = [(task, create) for task in after]
         for job in jobs:
-            create >> job
-            job >> delete
-        create >> delete
+            edges += [(create, job), (job, delete)]
+        edges.append((create, delete))
+        return edges

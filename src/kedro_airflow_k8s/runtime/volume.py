@@ -37,6 +37,7 @@ from typing import Any
 
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
 
@@ -200,13 +201,26 @@ def volume_claim_task(action: str, settings: dict[str, Any], **context: Any) -> 
         raise ValueError(f"unknown volume action {action!r}")
 
 
+_VOLUME_K8S_CONFIGURATION: list[Any] = []
+
+
+def _volume_k8s_configuration() -> Any:
+    """One kubernetes client configuration for the models made for every node task (a model
+    made without one sets up a fresh copy of the default, which costs more than the model)."""
+    if not _VOLUME_K8S_CONFIGURATION:
+        _VOLUME_K8S_CONFIGURATION.append(Configuration.get_default_copy())
+    return _VOLUME_K8S_CONFIGURATION[0]
+
+
 def volume_pod_volume() -> k8s.V1Volume:
     """The pod volume of the run's claim (its name is rendered by Airflow per run)."""
+    configuration = _volume_k8s_configuration()
     return k8s.V1Volume(
         name=VOLUME_POD_VOLUME_NAME,
         persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
-            claim_name=VOLUME_CLAIM_TEMPLATE
+            claim_name=VOLUME_CLAIM_TEMPLATE, local_vars_configuration=configuration
         ),
+        local_vars_configuration=configuration,
     )
 
 
@@ -268,7 +282,9 @@ def volume_set_fs_group(kwargs: dict[str, Any], owner: int | None) -> None:
         changed["spec"]["securityContext"] = {**spec["securityContext"], "fsGroup": owner}
         kwargs["pod_template_dict"] = changed
         return
-    kwargs["security_context"] = k8s.V1PodSecurityContext(fs_group=owner)
+    kwargs["security_context"] = k8s.V1PodSecurityContext(
+        fs_group=owner, local_vars_configuration=_volume_k8s_configuration()
+    )
 
 
 def _volume_untemplated(value: Any) -> Any:
@@ -384,14 +400,18 @@ class VolumeExtension:
     def pod_arguments(spec: dict[str, Any], task: dict[str, Any], kwargs: dict[str, Any]) -> None:
         volume = spec["volume"]
         mount = k8s.V1VolumeMount(
-            name=VOLUME_POD_VOLUME_NAME, mount_path=volume_check_mount_path(volume["mount_path"])
+            name=VOLUME_POD_VOLUME_NAME,
+            mount_path=volume_check_mount_path(volume["mount_path"]),
+            local_vars_configuration=_volume_k8s_configuration(),
         )
         kwargs["volumes"] = [*(kwargs.get("volumes") or []), volume_pod_volume()]
         kwargs["volume_mounts"] = [*(kwargs.get("volume_mounts") or []), mount]
         volume_set_fs_group(kwargs, volume.get("owner"))
 
     @staticmethod
-    def add_tasks(dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]) -> None:
+    def add_tasks(
+        dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]
+    ) -> list[tuple[Any, Any]]:
         volume = spec["volume"]
         if volume.get("skip_init"):
             create = _volume_python_task(volume["create_task_id"], "create", spec)
@@ -407,10 +427,9 @@ class VolumeExtension:
         # What already waits before the first nodes (external sensors...) waits before the
         # volume too: no claim is held while a sensor waits for hours.
         before = {t.task_id: t for root in roots for t in root.upstream_list}
-        for task in before.values():
-            task >> create
-        for root in roots:
-            create >> root
-        for leaf in leaves:
-            leaf >> delete
-        create >> delete
+        return [
+            *((task, create) for task in before.values()),
+            *((create, root) for root in roots),
+            *((leaf, delete) for leaf in leaves),
+            (create, delete),
+        ]
