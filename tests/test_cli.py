@@ -183,7 +183,7 @@ def test_explain_prints_the_plan_and_writes_nothing(project: Path, tmp_path: Pat
     assert "pipeline '__default__': 8 tasks (0 spark) from 9 nodes" in table.stdout
 
 
-def test_in_memory_data_across_pods_fails_unless_grouped_by_memory(
+def test_in_memory_data_across_pods_is_fused_by_default_and_refused_with_group_by_none(
     project: Path, tmp_path: Path
 ) -> None:
     catalog = project / "conf" / "base" / "catalog.yml"
@@ -192,10 +192,10 @@ def test_in_memory_data_across_pods_fails_unless_grouped_by_memory(
     end = original.index("\n\n", entry)
     catalog.write_text(original[:entry] + original[end + 2 :])
     try:
-        failed = kedro(project, "airflow-k8s", "compile", "-o", str(tmp_path), env=QUIET)
-        grouped = kedro(
-            project, "airflow-k8s", "compile", "--group-by", "memory", "--explain", env=QUIET
+        failed = kedro(
+            project, "airflow-k8s", "compile", "--group-by", "none", "-o", str(tmp_path), env=QUIET
         )
+        grouped = kedro(project, "airflow-k8s", "compile", "--explain", env=QUIET)
     finally:
         catalog.write_text(original)
     assert failed.returncode != 0 and "Traceback" not in failed.stderr

@@ -70,7 +70,7 @@ DEFAULT_RUN_CONFIG = {
     "kubernetes_pod_templates": {},
     "spark": None,
     "node_tags": DEFAULT_NODE_TAGS,
-    "group_by": "none",
+    "group_by": "memory",
     "group_spark_nodes": True,
     "detect_spark": True,
     "namespace_task_groups": True,

@@ -729,9 +729,10 @@ class RunConfig(ConfigModel):
         description="Tag prefixes the plugin reads on nodes.",
     )
     group_by: Literal["none", "memory", "namespace"] = Field(
-        "none",
+        "memory",
         description="Extra fusion: `memory` fuses nodes joined by in-memory datasets, "
-        "`namespace` makes one task per top-level namespace.",
+        "`namespace` makes one task per top-level namespace, `none` runs each node in a pod "
+        "of its own (in-memory data between pods is then refused).",
     )
     group_spark_nodes: StrictBool = Field(
         True, description="Fuse connected spark nodes into one spark job."
