@@ -117,8 +117,8 @@ def test_kedro_config_values_come_from_the_environment(project: Path, tmp_path: 
             "run_config:\n  image: x:${kedro_config:google_project_id}\n",
             "airflow-k8s config: run_config.image: ${kedro_config:google_project_id} needs the "
             "environment variable "
-            "KEDRO_CONFIG_GOOGLE_PROJECT_ID; set it or give a default: "
-            "${kedro_config:google_project_id,<default>}",
+            "KEDRO_CONFIG_GOOGLE_PROJECT_ID; set it or give a default after a comma, e.g. "
+            "${kedro_config:google_project_id,default-value}",
         ),
         (
             "run_config:\n  resources: {__default__: {}, high_memory: {}, gpu: {}}\n",

@@ -336,7 +336,7 @@ def test_unset_variable_without_default(conf):
     assert failure(conf) == (
         "airflow-k8s config: run_config.spark.project_id: ${kedro_config:google_project_id} "
         "needs the environment variable KEDRO_CONFIG_GOOGLE_PROJECT_ID; set it or give a "
-        "default: ${kedro_config:google_project_id,<default>}"
+        "default after a comma, e.g. ${kedro_config:google_project_id,default-value}"
     )
 
 
@@ -348,8 +348,8 @@ def test_unset_commit_id_without_git_and_default(conf):
     )
     assert failure(conf, fallbacks={"commit_id": lambda: None}) == (
         "airflow-k8s config: run_config.image: ${kedro_config:commit_id} needs the environment "
-        "variable KEDRO_CONFIG_COMMIT_ID; set it or give a default: "
-        "${kedro_config:commit_id,<default>}"
+        "variable KEDRO_CONFIG_COMMIT_ID; set it or give a default after a comma, e.g. "
+        "${kedro_config:commit_id,default-value}"
     )
 
 

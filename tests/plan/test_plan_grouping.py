@@ -189,10 +189,12 @@ def test_in_memory_data_crossing_tasks_is_an_error_naming_dataset_and_tasks() ->
         plan_of(pipe, catalog("raw", "out"))
     assert error.value.message == (
         "in-memory data cannot move between tasks, each runs in its own pod: dataset 'table' "
-        "(no catalog entry) is written by task 'make' and read by task 'use'. To fix: add a "
-        'catalog entry for the dataset, or a dataset factory such as "{default}": '
-        "pickle.PickleDataset; or tag its producer and consumers with one airflow.<group> "
-        "tag; or set run_config.group_by: memory to run them in one task"
+        "(no catalog entry) is written by task 'make' and read by task 'use'. To fix: set "
+        "run_config.group_by: memory to run them in one task; or tag its producer and "
+        "consumers with one airflow.<group> tag; or "
+        "persist it in the catalog on storage every pod reads (a bucket URL, or the data "
+        "folder with run_config.volume), e.g. with this line in conf/base/catalog.yml: "
+        "table: {type: pickle.PickleDataset, filepath: data/02_intermediate/table.pickle}"
     )
     [crossing] = error.value.crossings
     assert (crossing.dataset, crossing.producer_task, crossing.consumer_task) == (
@@ -279,9 +281,11 @@ def test_group_by_memory_that_would_mix_tag_groups_still_fails_and_says_why() ->
         "in-memory data cannot move between tasks, each runs in its own pod: dataset 'mem' "
         "(no catalog entry) is written by task 'one' (node 'a') and read by task 'two' "
         "(node 'b'). run_config.group_by: memory cannot fuse these tasks, because nodes 'a', "
-        "'b' have different tag groups 'one', 'two'. To fix: add a catalog entry for the "
-        'dataset, or a dataset factory such as "{default}": pickle.PickleDataset; or tag its '
-        "producer and consumers with one airflow.<group> tag"
+        "'b' have different tag groups 'one', 'two'. To fix: tag its producer and consumers "
+        "with one airflow.<group> tag; or "
+        "persist it in the catalog on storage every pod reads (a bucket URL, or the data "
+        "folder with run_config.volume), e.g. with this line in conf/base/catalog.yml: "
+        "mem: {type: pickle.PickleDataset, filepath: data/02_intermediate/mem.pickle}"
     )
 
 

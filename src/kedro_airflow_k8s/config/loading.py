@@ -53,7 +53,7 @@ def make_resolver(git_fallbacks: Mapping[str, Callable[[], str | None]]) -> Call
             return str(default)
         raise ConfigError(
             f"${{{RESOLVER}:{name}}} needs the environment variable {variable}; set it or give "
-            f"a default: ${{{RESOLVER}:{name},<default>}}"
+            f"a default after a comma, e.g. ${{{RESOLVER}:{name},default-value}}"
         )
 
     return resolve

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError
+from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError, catalog_entry_hint
 from kedro_airflow_k8s.plan.fusion import NAMESPACE, Partition, partition_nodes, reason_names
 from kedro_airflow_k8s.plan.graph import topological_order
 from kedro_airflow_k8s.plan.index import PipelineIndex, dataset_spec, index_pipeline
@@ -258,16 +258,18 @@ def _crossing_message(
     ]
     more = len(crossings) - _CROSSINGS_SHOWN
     listed = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
-    fixes = (
-        'add a catalog entry for the dataset, or a dataset factory such as "{default}": '
-        "pickle.PickleDataset; or tag its producer and consumers with one "
-        f"{options.group_tag_prefix}<group> tag"
-    )
     problem = f"in-memory data cannot move between tasks, each runs in its own pod: {listed}"
+    fixes = []
     if options.group_by is GroupBy.MEMORY:
         reasons = "; ".join(conflicts[:_CONFLICTS_SHOWN])
-        return (
-            f"{problem}. run_config.group_by: memory cannot fuse these tasks, because {reasons}. "
-            f"To fix: {fixes}"
-        )
-    return f"{problem}. To fix: {fixes}; or set run_config.group_by: memory to run them in one task"
+        problem += f". run_config.group_by: memory cannot fuse these tasks, because {reasons}"
+    else:
+        fixes.append("set run_config.group_by: memory to run them in one task")
+    fixes.append(f"tag its producer and consumers with one {options.group_tag_prefix}<group> tag")
+    names = list(dict.fromkeys(c.dataset for c in crossings))
+    fixes.append(
+        "persist it in the catalog on storage every pod reads (a bucket URL, or the data folder "
+        "with run_config.volume), e.g. with this line in conf/base/catalog.yml: "
+        + catalog_entry_hint(names[0] if len(names) == 1 else None)
+    )
+    return f"{problem}. To fix: {'; or '.join(fixes)}"

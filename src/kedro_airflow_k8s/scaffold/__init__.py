@@ -18,7 +18,8 @@ from functools import cache
 from typing import Any
 
 import jinja2
-import yaml
+
+from kedro_airflow_k8s.yaml_text import omegaconf_literal, yaml_scalar
 
 #: ``${kedro_config:NAME,...}`` values the written ``airflow-k8s.yaml`` reads, so the workflows
 #: export ``KEDRO_CONFIG_<NAME>`` for each.
@@ -31,58 +32,9 @@ SCHEDULE_WORKFLOW = "airflow-k8s-on-merge.yml"
 #: The project folder inside the image; the data volume's default ``mount_path`` is its data/.
 IMAGE_WORKDIR = "/home/kedro_docker"
 
-_INTERPOLATION = re.compile(r"(\\*)\$\{")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _NOT_RUN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
-_NUMBER_START = frozenset("+-.0123456789")
-_LINE_BREAKS = "\n\r\x85\u2028\u2029"
 _PYTHON_VERSION = re.compile(r"[0-9]+\.[0-9]+")
-
-
-def yaml_scalar(value: str) -> str:
-    """``value`` as a one-line YAML scalar (plain when that is safe, else quoted).
-
-    Quotes, colons, ``#``, leading dashes, newlines and other control characters all come back
-    exactly when the file is read, by PyYAML or by OmegaConf."""
-    if not isinstance(value, str):
-        raise TypeError(f"yaml_scalar takes a string, not {type(value).__name__}")
-    plain = _dump(value, None)
-    # A plain scalar that starts like a number is quoted: OmegaConf's loader reads more forms
-    # as floats (1e3) than PyYAML's dumper knows.
-    if not (plain == value and value[:1] in _NUMBER_START) and _reads_back(plain, value):
-        return plain
-    quoted = _dump(value, '"')
-    if _reads_back(quoted, value):
-        return quoted
-    return _dump(value, '"', allow_unicode=False)  # every non-ASCII character escaped
-
-
-def _reads_back(text: str, value: str) -> bool:
-    """One line (no YAML line break) that a YAML reader turns back into ``value``."""
-    if any(ch in text for ch in _LINE_BREAKS):
-        return False
-    return bool(yaml.safe_load(f"- {text}\n") == [value])
-
-
-def _dump(value: str, style: str | None, *, allow_unicode: bool = True) -> str:
-    text = str(
-        yaml.safe_dump(
-            value, default_style=style, allow_unicode=allow_unicode, width=2**30, explicit_end=False
-        )
-    )
-    if text.endswith("\n...\n"):  # a plain scalar document may end with "..."
-        text = text[: -len("\n...\n")]
-    return text[:-1] if text.endswith("\n") else text
-
-
-def omegaconf_literal(text: str) -> str:
-    """``text`` written so OmegaConf reads it back as it is, never as an interpolation."""
-
-    def escape(match: re.Match[str]) -> str:
-        # n backslashes before "${" are read as n // 2 of them; odd n escapes the "${".
-        return match.group(1) * 2 + "\\${"
-
-    return _INTERPOLATION.sub(escape, text)
 
 
 def one_line(text: str) -> str:
