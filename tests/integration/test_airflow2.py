@@ -84,6 +84,8 @@ run_config:
   external_dependencies: [{dag_id: upstream, task_id: done}]
   kubernetes_pod_templates:
     __default__: {template: "spec: {priorityClassName: batch}"}
+  group_by: none
+  in_memory: {storage: volume}
 """
 
 
@@ -97,9 +99,14 @@ def test_dag_with_every_runtime_feature_imports_on_airflow_2_10(
     project = copy_example(tmp_path, git=False)
     (project / "conf" / "all").mkdir()
     (project / "conf" / "all" / "airflow-k8s.yaml").write_text(ALL_FEATURES)
+    catalog = project / "conf" / "base" / "catalog.yml"  # in memory between pods: in_memory
+    text = catalog.read_text()
+    start = text.index("\nmodel_input_table:\n") + 1
+    catalog.write_text(text[:start] + text[text.index("\n\n", start) + 2 :])
     dags = tmp_path / "dags"
     done = kedro(project, "airflow-k8s", "-e", "all", "compile", "-o", str(dags))
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "MemoryExtension])" in next(dags.glob("*.py")).read_text()
     result = _probe(airflow2_python, dags, tmp_path)
     assert result["errors"] == {}
     airflow3 = next(iter(DagBag(dag_folder=str(dags)).dags.values()))

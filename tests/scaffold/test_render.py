@@ -315,7 +315,9 @@ def _instructions(dockerfile: str) -> list[str]:
 @pytest.mark.parametrize("has_requirements", [True, False])
 def test_dockerfile_installs_the_requirements_and_the_project(has_requirements: bool) -> None:
     text = scaffold.render_dockerfile(
-        project_name="evil\nRUN rm -rf /\n", has_requirements=has_requirements
+        project_name="evil\nRUN rm -rf /\n",
+        plugin_requirement="kedro-airflow-k8s>=1.2.0,<2",
+        has_requirements=has_requirements,
     )
     lines = _instructions(text)
     assert {line.split()[0] for line in lines} <= _INSTRUCTIONS
@@ -334,9 +336,15 @@ def test_dockerfile_installs_the_requirements_and_the_project(has_requirements: 
         assert lines.index(requirements[1]) < lines.index(install)
     else:
         assert requirements == []
+    plugin = "RUN pip install 'kedro-airflow-k8s>=1.2.0,<2'"  # its hook runs in the pods
+    assert plugin in lines and lines.index(plugin) < lines.index(install)
     assert lines[-1] == 'CMD ["kedro", "run"]'
     with pytest.raises(ValueError, match=r"MAJOR\.MINOR"):
-        scaffold.render_dockerfile(project_name="p", python_version="3.11\nRUN x")
+        scaffold.render_dockerfile(
+            project_name="p", plugin_requirement="kedro-airflow-k8s", python_version="3.11\nRUN x"
+        )
+    with pytest.raises(ValueError, match="not a pip requirement"):
+        scaffold.render_dockerfile(project_name="p", plugin_requirement="x; rm -rf /")
 
 
 def test_dockerignore_keeps_local_config_and_git_out() -> None:

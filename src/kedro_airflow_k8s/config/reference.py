@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import types
 import typing
@@ -64,7 +65,7 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _section(model: type[BaseModel], path: str, lines: list[str]) -> None:
-    lines += [f"## `{path}`", "", (model.__doc__ or "").strip(), ""]
+    lines += [f"## `{path}`", "", inspect.cleandoc(model.__doc__ or ""), ""]
     lines += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     nested: list[tuple[type[BaseModel], str]] = []
     for name, field in model.model_fields.items():

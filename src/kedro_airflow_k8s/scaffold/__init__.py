@@ -12,6 +12,7 @@ as they are: they go through :func:`yaml_scalar` (a one-line YAML scalar), after
 from __future__ import annotations
 
 import re
+import shlex
 import unicodedata
 from collections.abc import Sequence
 from functools import cache
@@ -35,6 +36,7 @@ IMAGE_WORKDIR = "/home/kedro_docker"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _NOT_RUN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _PYTHON_VERSION = re.compile(r"[0-9]+\.[0-9]+")
+_REQUIREMENT = re.compile(r"[A-Za-z0-9_.\-\[\],<>=!~ ]+")
 
 
 def one_line(text: str) -> str:
@@ -179,13 +181,21 @@ def render_workflows(
 
 
 def render_dockerfile(
-    *, project_name: str, has_requirements: bool = True, python_version: str = PYTHON_VERSION
+    *,
+    project_name: str,
+    plugin_requirement: str,
+    has_requirements: bool = True,
+    python_version: str = PYTHON_VERSION,
 ) -> str:
-    """A Dockerfile that installs the project so ``kedro run`` works in its WORKDIR."""
+    """A Dockerfile that installs the project so ``kedro run`` works in its WORKDIR, and this
+    plugin (``plugin_requirement``), whose Kedro hook the pods need for ``in_memory``."""
     _check_python_version(python_version)
+    if not _REQUIREMENT.fullmatch(plugin_requirement):
+        raise ValueError(f"plugin requirement {plugin_requirement!r} is not a pip requirement")
     return _render(
         "Dockerfile.j2",
         project_name=project_name,
+        plugin_requirement=shlex.quote(plugin_requirement),
         has_requirements=has_requirements,
         python_version=python_version,
         workdir=IMAGE_WORKDIR,

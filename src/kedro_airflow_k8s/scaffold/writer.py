@@ -197,7 +197,9 @@ def plan_files(
     except ValueError as exc:
         raise PluginError(f"cannot write the GitHub workflows: {exc}") from None
     dockerfile = scaffold.render_dockerfile(
-        project_name=names.project_name, has_requirements=has_requirements
+        project_name=names.project_name,
+        plugin_requirement=scaffold.plugin_requirement(__version__, ""),
+        has_requirements=has_requirements,
     )
     files = [
         PlannedFile(project_path / "Dockerfile", dockerfile, keep_existing=True),
