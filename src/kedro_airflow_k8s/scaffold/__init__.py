@@ -15,6 +15,7 @@ import re
 import shlex
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -45,21 +46,21 @@ def one_line(text: str) -> str:
     return " ".join(cleaned.split())
 
 
-def project_slug(project_name: str, package_name: str) -> str:
-    """A name fit for an image repository and a Kubernetes namespace: lowercase letters,
-    digits and ``-`` (at most 63), from the project name, else the package name."""
-    for candidate in (project_name, package_name):
-        ascii_text = unicodedata.normalize("NFKD", candidate).encode("ascii", "ignore").decode()
-        slug = _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")[:63].strip("-")
-        if slug:
-            return slug
-    return "kedro-project"
+@dataclass(frozen=True)
+class DerivedNames:
+    """The names ``init`` writes, all made from the package name (one source)."""
+
+    run_name: str  # base of the DAG ids: letters, digits, ``_``, ``.``, ``-``
+    slug: str  # image repository and Kubernetes namespace: a DNS-1123 label
 
 
-def default_run_name(package_name: str, slug: str) -> str:
-    """The base of the DAG ids: the package name (letters, digits, ``_``, ``.``, ``-``)."""
-    name = _NOT_RUN_NAME.sub("_", package_name).strip("_.-")
-    return name or slug.replace("-", "_")
+def names_from_package(package_name: str) -> DerivedNames:
+    """The run name, and the image and namespace name, from the package name: each valid for
+    its use (accents dropped, other characters replaced; a fallback when nothing is left)."""
+    ascii_text = unicodedata.normalize("NFKD", package_name).encode("ascii", "ignore").decode()
+    run_name = _NOT_RUN_NAME.sub("_", ascii_text).strip("_.-") or "kedro_project"
+    slug = _NOT_SLUG.sub("-", run_name.lower()).strip("-")[:63].strip("-") or "kedro-project"
+    return DerivedNames(run_name=run_name, slug=slug)
 
 
 def plugin_requirement(version: str, output: str) -> str:
@@ -109,17 +110,27 @@ def render_config(
     project_name: str,
     package_name: str,
     profiles: Sequence[str] = (),
+    pod_templates: Sequence[str] = (),
+    namespaces: Sequence[str] | None = None,
     cron_expression: str = DEFAULT_CRON,
     uncomment_examples: bool = False,
 ) -> str:
     """The text of ``conf/base/airflow-k8s.yaml``.
 
-    ``profiles``: the resource profiles the nodes' tags ask for, written (empty) under
-    ``resources`` so the pipeline compiles at once. The optional sections are commented-out
+    ``profiles`` and ``pod_templates``: the resource profiles and pod templates the nodes' tags
+    ask for, written (empty) under ``resources`` and ``kubernetes_pod_templates`` so the
+    pipelines compile at once. ``namespaces``: the pipelines' top-level Kedro namespaces, named
+    in the comment on ``group_by`` (None: not known). The optional sections are commented-out
     examples; ``uncomment_examples`` writes them active instead (to check that they are valid)."""
-    slug = project_slug(project_name, package_name)
-    run_name = default_run_name(package_name, slug)
+    names = names_from_package(package_name)
+    slug, run_name = names.slug, names.run_name
     name = omegaconf_literal(one_line(project_name) or run_name)
+    if namespaces is None:
+        namespace_note = ""
+    elif namespaces:
+        namespace_note = " " + one_line(f"(here: {', '.join(sorted(set(namespaces)))})")
+    else:
+        namespace_note = " (this project has none)"
     return _render(
         "airflow-k8s.yaml.j2",
         project_name=project_name,
@@ -135,6 +146,8 @@ def render_config(
         workdir=IMAGE_WORKDIR,
         with_resources=bool(profiles),
         profiles=[p for p in dict.fromkeys(profiles) if p != "__default__"],
+        pod_templates=[t for t in dict.fromkeys(pod_templates) if t != "__default__"],
+        namespace_note=namespace_note,
         c="" if uncomment_examples else "# ",
     )
 
