@@ -17,7 +17,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(project: Path) -> Path:
-    return project / "conf" / "base" / "airflow-k8s.yaml"
+    return project / "conf" / "base" / "kedro-airflow-k8s.yaml"
 
 
 def _assert_clean_error(done: object, message: str) -> None:
@@ -66,7 +66,7 @@ def test_compile_defaults_to_the_project_dag_folder_and_env(project: Path) -> No
 def test_env_overlays_base_key_by_key(project: Path, tmp_path: Path) -> None:
     prod = project / "conf" / "prod"
     prod.mkdir(exist_ok=True)
-    (prod / "airflow-k8s.yaml").write_text("run_config:\n  image: prod-image:7\n")
+    (prod / "kedro-airflow-k8s.yaml").write_text("run_config:\n  image: prod-image:7\n")
     done = kedro(project, "airflow-k8s", "-e", "prod", "compile", "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     text = (tmp_path / "spaceflights___default___prod.py").read_text()

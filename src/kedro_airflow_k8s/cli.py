@@ -32,7 +32,10 @@ def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
     from kedro_airflow_k8s import stages
 
     with contextlib.redirect_stdout(sys.stderr):
-        return stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+        loaded = stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+    for note in loaded.notes:
+        click.echo(f"Warning: {note}", err=True)
+    return loaded
 
 
 def _warn(compiled: Any) -> None:
@@ -154,7 +157,7 @@ def _destination(loaded: Any, output: str | None) -> str:
     destination = output or loaded.config.output
     if not destination:
         raise PluginError(
-            "no destination for the DAG: set output in airflow-k8s.yaml or pass -o/--output"
+            "no destination for the DAG: set output in kedro-airflow-k8s.yaml or pass -o/--output"
         )
     return str(destination)
 
@@ -362,7 +365,7 @@ def init(
     force: bool,
     overwrite_dockerfile: bool,
 ) -> None:
-    """Write conf/base/airflow-k8s.yaml for the Airflow at AIRFLOW_URL.
+    """Write conf/base/kedro-airflow-k8s.yaml for the Airflow at AIRFLOW_URL.
 
     The resource profiles and pod templates the nodes' tags ask for are read from the project's
     registered pipelines, loaded through Kedro."""

@@ -20,7 +20,8 @@ class PluginError(click.ClickException):
 
 
 class ConfigError(PluginError):
-    """A wrong key, type or value in airflow-k8s.yaml (the message starts with the key path)."""
+    """A wrong key, type or value in the plugin's config (the message starts with the key
+    path)."""
 
 
 class PlanError(PluginError):

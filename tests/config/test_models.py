@@ -1,4 +1,5 @@
-"""The typed models of airflow-k8s.yaml: every default, every accepted form, every error message."""
+"""The typed models of kedro-airflow-k8s.yaml: every default, every accepted form, every error
+message."""
 
 from __future__ import annotations
 

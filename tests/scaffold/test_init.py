@@ -58,7 +58,7 @@ def git(path: Path, *args: str) -> None:
 def test_init_writes_the_config_for_the_project(tmp_path: Path) -> None:
     project = make_project(tmp_path / "demo")
     result = writer.init_project(project, "https://airflow.example.com/", output="gs://b/dags")
-    config_path = project / "conf" / "base" / "airflow-k8s.yaml"
+    config_path = project / "conf" / "base" / "kedro-airflow-k8s.yaml"
     assert result.written == [config_path]
     data = yaml.safe_load(config_path.read_text())
     assert data["host"] == "https://airflow.example.com"
@@ -108,7 +108,7 @@ def test_with_github_actions_writes_workflows_dockerfile_and_dockerignore(tmp_pa
         project / "Dockerfile",
         project / ".dockerignore",
         *workflows,
-        project / "conf" / "base" / "airflow-k8s.yaml",
+        project / "conf" / "base" / "kedro-airflow-k8s.yaml",
     ]
     merge = yaml.load(workflows[1].read_text(), Loader=yaml.BaseLoader)
     assert merge["on"]["push"] == {"branches": ["master"]}  # the repository's main branch
@@ -149,7 +149,7 @@ def test_an_existing_dockerfile_is_kept_even_with_force(tmp_path: Path) -> None:
     )
     assert dockerfile.read_text() == "FROM my-own-base\n"  # --force: the plugin's files only
     assert forced.kept == [dockerfile, project / ".dockerignore"]
-    assert project / "conf" / "base" / "airflow-k8s.yaml" in forced.written
+    assert project / "conf" / "base" / "kedro-airflow-k8s.yaml" in forced.written
     replaced = writer.init_project(
         project,
         "http://127.0.0.1:8080",
@@ -202,23 +202,42 @@ def test_overwrite_dockerfile_needs_the_dockerfile(tmp_path: Path) -> None:
     assert done.output.splitlines() == [
         "Error: --overwrite-dockerfile: init writes a Dockerfile only with --with-github-actions"
     ]
-    assert not (project / "conf" / "base" / "airflow-k8s.yaml").exists()
+    assert not (project / "conf" / "base" / "kedro-airflow-k8s.yaml").exists()
 
 
 def test_existing_files_are_refused_before_anything_is_written(tmp_path: Path) -> None:
     project = make_project(tmp_path / "demo")
-    config = project / "conf" / "base" / "airflow-k8s.yml"  # the other spelling counts too
+    config = project / "conf" / "base" / "kedro-airflow-k8s.yml"  # the other spelling counts too
     config.write_text("host: http://mine\n")
     with pytest.raises(PluginError) as raised:
         writer.init_project(project, "http://127.0.0.1:8080", with_github_actions=True)
     assert raised.value.message == (
-        "conf/base/airflow-k8s.yml already exists: pass --force to overwrite it"
+        "conf/base/kedro-airflow-k8s.yml already exists: pass --force to overwrite it"
     )
     assert config.read_text() == "host: http://mine\n"
     assert not (project / ".github").exists() and not (project / "Dockerfile").exists()
     result = writer.init_project(project, "http://127.0.0.1:8080", force=True)
     assert result.written == [config]  # the existing file is replaced, no second one appears
-    assert not (project / "conf" / "base" / "airflow-k8s.yaml").exists()
+    assert not (project / "conf" / "base" / "kedro-airflow-k8s.yaml").exists()
+
+
+def test_a_config_of_the_old_name_is_replaced_by_the_new_one_with_force(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "demo")
+    old = project / "conf" / "base" / "airflow-k8s.yaml"
+    old.write_text("host: http://mine\n")
+    with pytest.raises(PluginError) as raised:
+        writer.init_project(project, "http://127.0.0.1:8080")
+    assert raised.value.message == (
+        "conf/base/airflow-k8s.yaml already exists: pass --force to overwrite it"
+    )
+    assert old.read_text() == "host: http://mine\n"
+    result = writer.init_project(project, "http://127.0.0.1:8080", force=True)
+    new = project / "conf" / "base" / "kedro-airflow-k8s.yaml"
+    assert result.written == [new] and not old.exists()
+    assert (
+        "Replaced conf/base/airflow-k8s.yaml by conf/base/kedro-airflow-k8s.yaml: "
+        "kedro-airflow's airflow* config pattern reads the old name too."
+    ) in result.notes
 
 
 @pytest.mark.parametrize(
@@ -286,7 +305,7 @@ def test_a_folder_without_kedro_metadata_is_refused(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def initialised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     project = copy_example(tmp_path_factory.mktemp("init"))
-    (project / "conf" / "base" / "airflow-k8s.yaml").unlink()
+    (project / "conf" / "base" / "kedro-airflow-k8s.yaml").unlink()
     done = kedro(project, "airflow-k8s", "init", "http://127.0.0.1:8080", "--with-github-actions")
     assert done.returncode == 0, done.stderr[-2000:]
     return project, done.stdout
@@ -297,14 +316,14 @@ def _written(project: Path) -> list[Path]:
         project / "Dockerfile",
         project / ".dockerignore",
         *(project / ".github" / "workflows" / name for name in WORKFLOWS),
-        project / "conf" / "base" / "airflow-k8s.yaml",
+        project / "conf" / "base" / "kedro-airflow-k8s.yaml",
     ]
 
 
 def test_kedro_init_then_compile(initialised: tuple[Path, str], tmp_path: Path) -> None:
     project, stdout = initialised
     assert stdout.splitlines()[-5:] == [str(p) for p in _written(project)]
-    config = yaml.safe_load((project / "conf" / "base" / "airflow-k8s.yaml").read_text())
+    config = yaml.safe_load((project / "conf" / "base" / "kedro-airflow-k8s.yaml").read_text())
     assert config["host"] == "http://127.0.0.1:8080"
     assert config["output"] == "dag"
     assert config["run_config"]["run_name"] == "spaceflights"
@@ -331,7 +350,7 @@ def test_kedro_init_then_compile(initialised: tuple[Path, str], tmp_path: Path) 
 
 def test_kedro_init_again_needs_force(initialised: tuple[Path, str]) -> None:
     project, _ = initialised
-    config = project / "conf" / "base" / "airflow-k8s.yaml"
+    config = project / "conf" / "base" / "kedro-airflow-k8s.yaml"
     generated = config.read_text()
     config.write_text(generated + "# edited by hand\n")
     dockerfile = project / "Dockerfile"
@@ -342,7 +361,7 @@ def test_kedro_init_again_needs_force(initialised: tuple[Path, str]) -> None:
     assert refused.returncode != 0
     assert "Traceback" not in out
     assert [line for line in out.splitlines() if line.startswith("Error: ")] == [
-        "Error: conf/base/airflow-k8s.yaml already exists: pass --force to overwrite it"
+        "Error: conf/base/kedro-airflow-k8s.yaml already exists: pass --force to overwrite it"
     ]
     assert config.read_text() == generated + "# edited by hand\n"
 
@@ -355,7 +374,7 @@ def test_kedro_init_again_needs_force(initialised: tuple[Path, str]) -> None:
 
 def test_kedro_init_reads_the_tags_through_kedro(initialised: tuple[Path, str]) -> None:
     project, _ = initialised
-    text = (project / "conf" / "base" / "airflow-k8s.yaml").read_text()
+    text = (project / "conf" / "base" / "kedro-airflow-k8s.yaml").read_text()
     assert (
         "  # per top-level Kedro namespace (here: active_modelling_pipeline, "
         "candidate_modelling_pipeline).\n  group_by: memory\n"
@@ -375,7 +394,7 @@ PREPROCESSING = ["airflow.preprocessing", TEMPLATE_PREFIX + "spot"]
 
 def test_init_finds_tags_built_in_code_and_compile_succeeds(tmp_path: Path) -> None:
     project = copy_example(tmp_path)
-    (project / "conf" / "base" / "airflow-k8s.yaml").unlink()
+    (project / "conf" / "base" / "kedro-airflow-k8s.yaml").unlink()
     pipeline = project / "src" / "spaceflights" / "pipelines" / "data_processing" / "pipeline.py"
     text = pipeline.read_text()
     text = text.replace('tags=["airflow.preprocessing"]', "tags=PREPROCESSING")
@@ -388,7 +407,7 @@ def test_init_finds_tags_built_in_code_and_compile_succeeds(tmp_path: Path) -> N
     done = kedro(project, "airflow-k8s", "init", "http://127.0.0.1:8080")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Could not load" not in done.stderr
-    config = yaml.safe_load((project / "conf" / "base" / "airflow-k8s.yaml").read_text())
+    config = yaml.safe_load((project / "conf" / "base" / "kedro-airflow-k8s.yaml").read_text())
     assert set(config["run_config"]["resources"]) == {"__default__", "gpu", "huge_memory"}
     assert list(config["run_config"]["kubernetes_pod_templates"]) == ["spot"]
 

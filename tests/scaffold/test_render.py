@@ -44,11 +44,12 @@ HOSTILE_URLS = [
 
 
 def read_config(text: str, tmp_path: Path, fallbacks: dict[str, Any] | None = None) -> Any:
-    """Read ``text`` as conf/base/airflow-k8s.yaml the way the plugin does (Kedro's loader)."""
+    """Read ``text`` as conf/base/kedro-airflow-k8s.yaml the way the plugin does (Kedro's
+    loader)."""
     conf = tmp_path / "conf"
     (conf / "base").mkdir(parents=True, exist_ok=True)
     (conf / "local").mkdir(exist_ok=True)
-    (conf / "base" / "airflow-k8s.yaml").write_text(text, encoding="utf-8")
+    (conf / "base" / "kedro-airflow-k8s.yaml").write_text(text, encoding="utf-8")
     loader = OmegaConfigLoader(str(conf), base_env="base", default_run_env="local")
     raw = read_raw_config(loader, fallbacks or {})
     return raw, parse_config(raw)

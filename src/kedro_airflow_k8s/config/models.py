@@ -1,4 +1,4 @@
-"""Typed models of ``airflow-k8s.yaml``.
+"""Typed models of ``kedro-airflow-k8s.yaml``.
 
 Every key is declared here with its type, default and description; the description is the
 documentation (the configuration reference is generated from these models). Unknown keys are
@@ -885,7 +885,7 @@ class RunConfig(ConfigModel):
 
 
 class PluginConfig(ConfigModel):
-    """The whole of ``airflow-k8s.yaml``."""
+    """The whole of ``kedro-airflow-k8s.yaml``."""
 
     host: StrictStr | None = Field(
         None, description="Base URL of the Airflow web server / API, with http:// or https://."

@@ -5,7 +5,7 @@ files is :mod:`kedro_airflow_k8s.scaffold.writer`'s job.
 
 Values that come from the user or the project (URLs, names, paths) are never pasted into a file
 as they are: they go through :func:`yaml_scalar` (a one-line YAML scalar), after
-:func:`omegaconf_literal` in ``airflow-k8s.yaml`` (which Kedro reads through OmegaConf, where
+:func:`omegaconf_literal` in ``kedro-airflow-k8s.yaml`` (which Kedro reads through OmegaConf, where
 ``${`` starts an interpolation), or through :func:`one_line` in comments.
 """
 
@@ -23,8 +23,8 @@ import jinja2
 
 from kedro_airflow_k8s.yaml_text import omegaconf_literal, yaml_scalar
 
-#: ``${kedro_config:NAME,...}`` values the written ``airflow-k8s.yaml`` reads, so the workflows
-#: export ``KEDRO_CONFIG_<NAME>`` for each.
+#: ``${kedro_config:NAME,...}`` values the written ``kedro-airflow-k8s.yaml`` reads, so the
+#: workflows export ``KEDRO_CONFIG_<NAME>`` for each.
 CONFIG_VARIABLES = ("image_repository", "commit_id", "branch_name")
 
 DEFAULT_CRON = "@daily"
@@ -115,7 +115,7 @@ def render_config(
     cron_expression: str = DEFAULT_CRON,
     uncomment_examples: bool = False,
 ) -> str:
-    """The text of ``conf/base/airflow-k8s.yaml``.
+    """The text of ``conf/base/kedro-airflow-k8s.yaml``.
 
     ``profiles`` and ``pod_templates``: the resource profiles and pod templates the nodes' tags
     ask for, written (empty) under ``resources`` and ``kubernetes_pod_templates`` so the
@@ -132,7 +132,7 @@ def render_config(
     else:
         namespace_note = " (this project has none)"
     return _render(
-        "airflow-k8s.yaml.j2",
+        "kedro-airflow-k8s.yaml.j2",
         project_name=project_name,
         host=omegaconf_literal(host.rstrip("/")),
         output=omegaconf_literal(output),

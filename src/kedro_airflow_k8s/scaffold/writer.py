@@ -32,7 +32,9 @@ if sys.version_info >= (3, 11):  # pragma: no cover - depends on the interpreter
 else:  # pragma: no cover
     import tomli as tomllib  # Kedro's own dependency on Python 3.10
 
-CONFIG_NAMES = ("airflow-k8s.yaml", "airflow-k8s.yml")
+CONFIG_NAMES = ("kedro-airflow-k8s.yaml", "kedro-airflow-k8s.yml")
+#: The config's old names: kedro-airflow's ``airflow*`` pattern reads them too.
+LEGACY_CONFIG_NAMES = ("airflow-k8s.yaml", "airflow-k8s.yml")
 _URL = re.compile(r"^https?://([^/?#]+)")
 _TAG_LITERAL = re.compile(
     r"""(["'])((?:resources|machine|k8s_template)\.[A-Za-z0-9_][A-Za-z0-9_.-]*)\1"""
@@ -63,6 +65,7 @@ class PlannedFile:
     path: Path
     text: str
     owner: Owner = "plugin"
+    replaces: tuple[Path, ...] = ()  # files of the plugin's own that this one takes over
 
 
 @dataclass(frozen=True)
@@ -274,6 +277,7 @@ def plan_files(
     conf_base = project_path / "conf" / "base"
     existing = [conf_base / name for name in CONFIG_NAMES if (conf_base / name).exists()]
     config_path = existing[0] if existing else conf_base / CONFIG_NAMES[0]
+    legacy = [conf_base / n for n in LEGACY_CONFIG_NAMES if (conf_base / n).is_file()]
     config = PlannedFile(
         config_path,
         scaffold.render_config(
@@ -285,6 +289,7 @@ def plan_files(
             pod_templates=tags.pod_templates,
             namespaces=tags.namespaces,
         ),
+        replaces=tuple(legacy),
     )
     notes: list[str] = [tags.note] if tags.note else []
     if not with_github_actions:
@@ -359,6 +364,7 @@ def write_files(
     taken = [f.path for f in files if f.path.exists() or f.path.is_symlink()]
     if not force:
         refused = [f.path for f in files if f.path in taken and f.owner == "plugin"]
+        refused += [old for f in files for old in f.replaces]
         if refused:
             shown = ", ".join(_shown(p, base) for p in refused)
             them, verb = ("it", "exists") if len(refused) == 1 else ("them", "exist")
@@ -388,6 +394,18 @@ def write_files(
         except OSError as exc:
             raise PluginError(f"cannot write {planned.path}: {exc.strerror or exc}") from None
         result.written.append(planned.path)
+        for old in planned.replaces:
+            try:
+                old.unlink()
+            except OSError as exc:
+                raise PluginError(
+                    f"cannot remove {old} ({exc.strerror or exc}): remove it by hand, "
+                    f"{planned.path} replaces it"
+                ) from None
+            result.notes.append(
+                f"Replaced {_shown(old, base)} by {_shown(planned.path, base)}: "
+                "kedro-airflow's airflow* config pattern reads the old name too."
+            )
     return result
 
 
