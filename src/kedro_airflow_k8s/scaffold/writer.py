@@ -167,8 +167,8 @@ def read_project_tags(project_path: Path, names: ProjectNames) -> ProjectTags:
         reason = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
         note = (
             f"Could not load the project's pipelines through Kedro ({reason}); the resource "
-            "profiles and pod templates were taken from tag strings in its source, so tags made "
-            "in code are missing: compile names any that is."
+            "profiles and pod templates were taken from tag strings in its source, so tags built "
+            "in code may be missing (compile names any profile or template it lacks)."
         )
         return _tags_of(scan_tag_literals(project_path, names), None, note)
     tags = [tag for node in nodes for tag in node.tags]
