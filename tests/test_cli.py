@@ -18,7 +18,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _config(project: Path) -> Path:
-    return project / "conf" / "base" / "airflow-k8s.yaml"
+    return project / "conf" / "base" / "kedro-airflow-k8s.yaml"
 
 
 def _assert_clean_error(done: object, message: str, exit_code: int = EXIT_INPUT) -> None:
@@ -73,7 +73,7 @@ def test_kedro_env_chooses_the_environment_and_env_option_wins(
 ) -> None:
     for env, image in (("staging", "staging-image:3"), ("qa", "qa-image:4")):
         (project / "conf" / env).mkdir(exist_ok=True)
-        (project / "conf" / env / "airflow-k8s.yaml").write_text(f"run_config:\n  image: {image}\n")
+        (project / "conf" / env / "kedro-airflow-k8s.yaml").write_text(f"run_config:\n  image: {image}\n")
     from_variable = kedro(
         project, "airflow-k8s", "compile", "-o", str(tmp_path), env={"KEDRO_ENV": "staging"}
     )
@@ -98,7 +98,7 @@ def test_kedro_env_chooses_the_environment_and_env_option_wins(
 def test_env_overlays_base_key_by_key(project: Path, tmp_path: Path) -> None:
     prod = project / "conf" / "prod"
     prod.mkdir(exist_ok=True)
-    (prod / "airflow-k8s.yaml").write_text("run_config:\n  image: prod-image:7\n")
+    (prod / "kedro-airflow-k8s.yaml").write_text("run_config:\n  image: prod-image:7\n")
     done = kedro(project, "airflow-k8s", "-e", "prod", "compile", "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     text = (tmp_path / "spaceflights___default___prod.py").read_text()
@@ -149,8 +149,8 @@ def test_kedro_config_values_come_from_the_environment(project: Path, tmp_path: 
             "run_config:\n  image: x:${kedro_config:google_project_id}\n",
             "airflow-k8s config: run_config.image: ${kedro_config:google_project_id} needs the "
             "environment variable "
-            "KEDRO_CONFIG_GOOGLE_PROJECT_ID; set it or give a default: "
-            "${kedro_config:google_project_id,<default>}",
+            "KEDRO_CONFIG_GOOGLE_PROJECT_ID; set it or give a default after a comma, e.g. "
+            "${kedro_config:google_project_id,default-value}",
         ),
         (
             "run_config:\n  resources: {__default__: {}, high_memory: {}, gpu: {}}\n",
@@ -233,7 +233,7 @@ def test_explain_prints_the_plan_and_writes_nothing(project: Path, tmp_path: Pat
     assert "pipeline '__default__': 8 tasks (0 spark) from 9 nodes" in table.stdout
 
 
-def test_in_memory_data_across_pods_fails_with_group_by_none_and_is_fused_by_default(
+def test_in_memory_data_across_pods_is_fused_by_default_and_refused_with_group_by_none(
     project: Path, tmp_path: Path
 ) -> None:
     catalog = project / "conf" / "base" / "catalog.yml"
@@ -248,7 +248,7 @@ def test_in_memory_data_across_pods_fails_with_group_by_none_and_is_fused_by_def
         grouped = kedro(project, "airflow-k8s", "compile", "--explain", env=QUIET)
     finally:
         catalog.write_text(original)
-    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert failed.returncode == EXIT_INPUT and "Traceback" not in failed.stderr
     message = [line for line in failed.stderr.splitlines() if line.startswith("Error: ")]
     assert len(message) == 1
     assert "model_input_table" in message[0] and "create_model_input_table_node" in message[0]

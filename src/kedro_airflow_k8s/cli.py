@@ -38,7 +38,10 @@ def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
     from kedro_airflow_k8s import stages
 
     with contextlib.redirect_stdout(sys.stderr):
-        return stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+        loaded = stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+    for note in loaded.notes:
+        click.echo(f"Warning: {note}", err=True)
+    return loaded
 
 
 def _warn(compiled: Any) -> None:
@@ -170,7 +173,7 @@ def _destination(loaded: Any, output: str | None) -> str:
     destination = output or loaded.config.output
     if not destination:
         raise PluginError(
-            "no destination for the DAG: set output in airflow-k8s.yaml or pass -o/--output"
+            "no destination for the DAG: set output in kedro-airflow-k8s.yaml or pass -o/--output"
         )
     return str(destination)
 
@@ -358,12 +361,30 @@ def ui(obj: CliContext, dag_name: str | None) -> None:
     show_default=True,
     help="Where Airflow reads DAG files (a folder, gs:// or s3:// URL), written as output.",
 )
-@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rewrite the plugin's own files that already exist (the config, and the workflows "
+    "init wrote before); never a Dockerfile or a file init did not write.",
+)
+@click.option(
+    "--overwrite-dockerfile",
+    is_flag=True,
+    help="Replace an existing Dockerfile and .dockerignore (with --with-github-actions).",
+)
 @click.pass_obj
 def init(
-    obj: CliContext, airflow_url: str, with_github_actions: bool, output: str, force: bool
+    obj: CliContext,
+    airflow_url: str,
+    with_github_actions: bool,
+    output: str,
+    force: bool,
+    overwrite_dockerfile: bool,
 ) -> None:
-    """Write conf/base/airflow-k8s.yaml for the Airflow at AIRFLOW_URL."""
+    """Write conf/base/kedro-airflow-k8s.yaml for the Airflow at AIRFLOW_URL.
+
+    The resource profiles and pod templates the nodes' tags ask for are read from the project's
+    registered pipelines, loaded through Kedro."""
     from kedro_airflow_k8s.scaffold import writer
 
     result = writer.init_project(
@@ -372,6 +393,7 @@ def init(
         output=output,
         with_github_actions=with_github_actions,
         force=force,
+        overwrite_dockerfile=overwrite_dockerfile,
     )
     for path in result.written:
         click.echo(str(path))

@@ -8,7 +8,7 @@ one-line message (``Error: ...``) and exits with the class's code, with no trace
 1    the pipeline ran and failed (``run-once --wait-for-completion``): :class:`RunFailed`
 2    the command line is wrong (an unknown option, a bad option value): click's own code
 3    a wait ran out of time (a deadline, ``--wait-for-completion``): :class:`TimedOut`
-4    the project, its pipelines or ``airflow-k8s.yaml`` cannot be used: :class:`PluginError`,
+4    the project, its pipelines or ``kedro-airflow-k8s.yaml`` cannot be used: :class:`PluginError`,
      :class:`ConfigError`, :class:`PlanError`
 5    Airflow or the storage failed or refused (unreachable, authentication, an unexpected
      answer, a write that failed): :class:`RemoteError`
@@ -31,7 +31,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (EXIT_RUN_FAILED, "the pipeline ran and failed (`run-once --wait-for-completion`)"),
     (EXIT_USAGE, "the command line is wrong: an unknown option or a bad option value"),
     (EXIT_TIMEOUT, "a wait ran out of time (`--wait-for-completion`, `--parse-timeout`)"),
-    (EXIT_INPUT, "the project, its pipelines or `airflow-k8s.yaml` cannot be used as they are"),
+    (EXIT_INPUT, "the project, its pipelines or `kedro-airflow-k8s.yaml` cannot be used as is"),
     (
         EXIT_REMOTE,
         "Airflow or the DAG storage failed or refused: unreachable, authentication, an "
@@ -51,7 +51,8 @@ class PluginError(click.ClickException):
 
 
 class ConfigError(PluginError):
-    """A wrong key, type or value in airflow-k8s.yaml (the message starts with the key path)."""
+    """A wrong key, type or value in the plugin's config (the message starts with the key
+    path)."""
 
 
 class PlanError(PluginError):

@@ -21,7 +21,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kedro_airflow_k8s.config import PluginConfig, parse_config, read_raw_config
+from kedro_airflow_k8s.config import (
+    PluginConfig,
+    legacy_config_notes,
+    parse_config,
+    read_raw_config,
+)
 from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.git import git_output
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings, read_mlflow_settings
@@ -41,6 +46,7 @@ class LoadedProject:
     snapshot: ProjectSnapshot
     config: PluginConfig
     mlflow: MlflowSettings | None = None  # the project's kedro-mlflow settings, when it uses it
+    notes: tuple[str, ...] = ()  # about the config files (an old file name, say)
 
 
 def load_project(
@@ -69,6 +75,7 @@ def load_project(
         context: Any = session.load_context()  # type: ignore[attr-defined]
         loader = context.config_loader
         config = parse_config(read_raw_config(loader, git.fallbacks()))
+        notes = tuple(legacy_config_notes(loader))
         mlflow = read_mlflow_settings(
             loader, package_name=metadata.package_name, disabled_plugins=disabled
         )
@@ -89,7 +96,7 @@ def load_project(
         commit_sha=git.commit(),
         branch=git.branch(),
     )
-    return LoadedProject(snapshot=snapshot, config=config, mlflow=mlflow)
+    return LoadedProject(snapshot=snapshot, config=config, mlflow=mlflow, notes=notes)
 
 
 def _pipeline_spec(name: str, registry: Mapping[str, Any]) -> PipelineSpec:

@@ -66,6 +66,7 @@ def plan_options(run_config: RunConfig, group_by: str | None = None) -> PlanOpti
         group_spark_nodes=run_config.group_spark_nodes,
         detect_spark=run_config.detect_spark,
         namespace_task_groups=run_config.namespace_task_groups,
+        persist_memory=run_config.in_memory is not None,
         resource_profiles=frozenset(run_config.resources),
         pod_templates=frozenset(run_config.kubernetes_pod_templates),
     )

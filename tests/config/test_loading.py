@@ -1,4 +1,5 @@
-"""Reading airflow-k8s.yaml through a real Kedro OmegaConfigLoader over a temporary conf folder."""
+"""Reading kedro-airflow-k8s.yaml through a real Kedro OmegaConfigLoader over a temporary conf
+folder."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 from kedro.config import OmegaConfigLoader
 
-from kedro_airflow_k8s.config import parse_config, read_raw_config
+from kedro_airflow_k8s.config import legacy_config_notes, parse_config, read_raw_config
 from kedro_airflow_k8s.errors import ConfigError
 
 pytestmark = pytest.mark.filterwarnings(
@@ -73,19 +74,19 @@ def failure(conf: Path, env: str | None = None, fallbacks: Any = None, **kwargs:
 
 
 def test_airflow_k8s_yaml(conf):
-    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
     assert read(conf) == {"run_config": {"image": "a/b:1"}}
 
 
 def test_airflow_k8s_yml(conf):
-    write(conf, "base/airflow-k8s.yml", "run_config:\n  image: a/b:1\n")
+    write(conf, "base/kedro-airflow-k8s.yml", "run_config:\n  image: a/b:1\n")
     assert read(conf) == {"run_config": {"image": "a/b:1"}}
 
 
 def test_files_in_an_airflow_k8s_folder(conf):
-    write(conf, "base/airflow-k8s.yaml", "host: https://airflow\n")
-    write(conf, "base/airflow-k8s/run.yaml", "run_config:\n  image: a/b:1\n")
-    write(conf, "base/airflow-k8s/deeper/output.yml", "output: s3://bucket/dags\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", "host: https://airflow\n")
+    write(conf, "base/kedro-airflow-k8s/run.yaml", "run_config:\n  image: a/b:1\n")
+    write(conf, "base/kedro-airflow-k8s/deeper/output.yml", "output: s3://bucket/dags\n")
     assert read(conf) == {
         "host": "https://airflow",
         "run_config": {"image": "a/b:1"},
@@ -94,54 +95,108 @@ def test_files_in_an_airflow_k8s_folder(conf):
 
 
 def test_only_a_folder(conf):
-    write(conf, "base/airflow-k8s/settings.yaml", "run_config:\n  namespace: ns\n")
+    write(conf, "base/kedro-airflow-k8s/settings.yaml", "run_config:\n  namespace: ns\n")
     assert read(conf) == {"run_config": {"namespace": "ns"}}
 
 
 def test_other_files_are_not_read(conf):
-    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
     write(conf, "base/catalog.yml", "companies:\n  type: pandas.CSVDataset\n")
     write(conf, "base/parameters.yml", "run_config:\n  image: not/this:1\n")
     assert read(conf) == {"run_config": {"image": "a/b:1"}}
 
 
 def test_empty_file_gives_the_defaults(conf):
-    write(conf, "base/airflow-k8s.yaml", "")
+    write(conf, "base/kedro-airflow-k8s.yaml", "")
     assert read(conf) == {}
     assert parse_config(read(conf)).run_config.namespace == "default"
 
 
 def test_the_pattern_is_added_to_the_loader(conf):
-    write(conf, "base/airflow-k8s.yaml", "host: https://airflow\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", "host: https://airflow\n")
     config_loader = loader(conf)
     assert "airflow-k8s" not in config_loader.config_patterns
     read_raw_config(config_loader)
-    assert config_loader.config_patterns["airflow-k8s"] == ["airflow-k8s*", "airflow-k8s/**"]
+    assert config_loader.config_patterns["airflow-k8s"] == [
+        "kedro-airflow-k8s*",
+        "kedro-airflow-k8s/**",
+        "airflow-k8s*",
+        "airflow-k8s/**",
+    ]
 
 
 def test_project_patterns_are_kept(conf):
-    write(conf, "base/airflow-k8s.yaml", "host: https://ignored\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", "host: https://ignored\n")
     write(conf, "base/deployment/airflow.yaml", "host: https://airflow\n")
     config_loader = loader(conf, config_patterns={"airflow-k8s": ["deployment/airflow*"]})
     assert read_raw_config(config_loader) == {"host": "https://airflow"}
     assert config_loader.config_patterns["airflow-k8s"] == ["deployment/airflow*"]
 
 
+# --- the old name, which kedro-airflow's "airflow*" pattern reads too ----------------------------
+
+
+def test_the_old_name_is_still_read_with_a_note(conf):
+    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    write(conf, "prod/airflow-k8s/image.yml", "run_config:\n  image: a/b:2\n")
+    write(conf, "prod/airflow-k8s.yml", "host: https://airflow\n")
+    config_loader = loader(conf, "prod")
+    assert read_raw_config(config_loader) == {
+        "run_config": {"image": "a/b:2"},
+        "host": "https://airflow",
+    }
+    assert legacy_config_notes(config_loader) == [
+        f"{folder}/{old}: rename it to {new}; the old name is still read, but kedro-airflow's "
+        "`airflow*` config pattern reads it too and fails on its ${kedro_config:...} values"
+        for folder, old, new in (
+            ("conf/base", "airflow-k8s.yaml", "kedro-airflow-k8s.yaml"),
+            ("conf/prod", "airflow-k8s.yml", "kedro-airflow-k8s.yml"),
+            ("conf/prod", "airflow-k8s/", "kedro-airflow-k8s/"),
+        )
+    ]
+
+
+def test_the_new_name_gives_no_note(conf):
+    write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    write(conf, "local/kedro-airflow-k8s/more.yaml", "host: https://airflow\n")
+    config_loader = loader(conf)
+    read_raw_config(config_loader)
+    assert legacy_config_notes(config_loader) == []
+
+
+def test_both_names_in_one_folder_is_an_error(conf):
+    write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    assert failure(conf) == (
+        "airflow-k8s config: conf/base holds both kedro-airflow-k8s.yaml and airflow-k8s.yaml: "
+        "keep kedro-airflow-k8s.yaml only (the old name is read too, so both would apply)"
+    )
+
+
+def test_kedro_airflows_pattern_does_not_read_the_new_name(conf):
+    """kedro-airflow loads ``config_patterns["airflow"] = ["airflow*", "airflow/**"]``."""
+    write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: ${kedro_config:x,y}\n")
+    write(conf, "base/kedro-airflow-k8s/more.yml", "host: ${kedro_config:h,i}\n")
+    write(conf, "base/airflow.yml", "default:\n  owner: me\n")
+    config_loader = loader(conf, config_patterns={"airflow": ["airflow*", "airflow/**"]})
+    assert config_loader["airflow"] == {"default": {"owner": "me"}}
+
+
 # --- environments -------------------------------------------------------------------------------
 
 
 def test_local_environment_is_the_default_overlay(conf):
-    write(conf, "base/airflow-k8s.yaml", BASE)
-    write(conf, "local/airflow-k8s.yml", "run_config:\n  image: repo/image:local\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
+    write(conf, "local/kedro-airflow-k8s.yml", "run_config:\n  image: repo/image:local\n")
     raw = read(conf)
     assert raw["run_config"]["image"] == "repo/image:local"
     assert raw["run_config"]["namespace"] == "pipelines"
 
 
 def test_environment_overlays_base_key_by_key(conf):
-    write(conf, "base/airflow-k8s.yaml", BASE)
-    write(conf, "local/airflow-k8s.yaml", "run_config:\n  image: repo/image:local\n")
-    write(conf, "prod/airflow-k8s.yaml", "run_config:\n  image: repo/image:prod\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
+    write(conf, "local/kedro-airflow-k8s.yaml", "run_config:\n  image: repo/image:local\n")
+    write(conf, "prod/kedro-airflow-k8s.yaml", "run_config:\n  image: repo/image:prod\n")
     assert read(conf, "prod") == {
         "host": "https://airflow.example.com",
         "output": "gs://bucket/dags",
@@ -162,10 +217,10 @@ def test_environment_overlays_base_key_by_key(conf):
 
 
 def test_environment_overlays_nested_resources(conf):
-    write(conf, "base/airflow-k8s.yaml", BASE)
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
     write(
         conf,
-        "prod/airflow-k8s.yaml",
+        "prod/kedro-airflow-k8s.yaml",
         """
         run_config:
           resources:
@@ -190,30 +245,32 @@ def test_environment_overlays_nested_resources(conf):
 
 
 def test_environment_replaces_lists(conf):
-    write(conf, "base/airflow-k8s.yaml", BASE)
-    write(conf, "prod/airflow-k8s.yaml", "run_config:\n  secrets:\n    - secret: prod-secret\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
+    write(
+        conf, "prod/kedro-airflow-k8s.yaml", "run_config:\n  secrets:\n    - secret: prod-secret\n"
+    )
     assert read(conf, "prod")["run_config"]["secrets"] == [{"secret": "prod-secret"}]
 
 
 def test_environment_folder_files_overlay_too(conf):
-    write(conf, "base/airflow-k8s.yaml", BASE)
-    write(conf, "prod/airflow-k8s/image.yaml", "run_config:\n  image: repo/image:prod\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
+    write(conf, "prod/kedro-airflow-k8s/image.yaml", "run_config:\n  image: repo/image:prod\n")
     run_config = read(conf, "prod")["run_config"]
     assert run_config["image"] == "repo/image:prod"
     assert run_config["namespace"] == "pipelines"
 
 
 def test_soft_merge_is_added_next_to_the_project_strategies(conf):
-    write(conf, "base/airflow-k8s.yaml", BASE)
-    write(conf, "prod/airflow-k8s.yaml", "run_config:\n  image: repo/image:prod\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
+    write(conf, "prod/kedro-airflow-k8s.yaml", "run_config:\n  image: repo/image:prod\n")
     config_loader = loader(conf, "prod", merge_strategy={"parameters": "soft"})
     assert read_raw_config(config_loader)["run_config"]["namespace"] == "pipelines"
     assert config_loader.merge_strategy == {"parameters": "soft", "airflow-k8s": "soft"}
 
 
 def test_project_merge_strategy_is_kept(conf):
-    write(conf, "base/airflow-k8s.yaml", BASE)
-    write(conf, "prod/airflow-k8s.yaml", "run_config:\n  image: repo/image:prod\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
+    write(conf, "prod/kedro-airflow-k8s.yaml", "run_config:\n  image: repo/image:prod\n")
     config_loader = loader(conf, "prod", merge_strategy={"airflow-k8s": "destructive"})
     assert read_raw_config(config_loader) == {
         "host": "https://airflow.example.com",
@@ -233,7 +290,7 @@ run_config:
 
 
 def test_environment_variable_wins(conf, monkeypatch):
-    write(conf, "base/airflow-k8s.yaml", RESOLVED)
+    write(conf, "base/kedro-airflow-k8s.yaml", RESOLVED)
     monkeypatch.setenv("KEDRO_CONFIG_COMMIT_ID", "from-env")
 
     def not_called() -> str:
@@ -244,7 +301,7 @@ def test_environment_variable_wins(conf, monkeypatch):
 
 
 def test_git_fallback_when_the_variable_is_unset(conf):
-    write(conf, "base/airflow-k8s.yaml", RESOLVED)
+    write(conf, "base/kedro-airflow-k8s.yaml", RESOLVED)
     raw = read(conf, fallbacks={"commit_id": lambda: "abc1234", "branch_name": lambda: "develop"})
     assert raw["run_config"] == {"image": "repo/image:abc1234", "description": "develop"}
 
@@ -253,13 +310,13 @@ def test_git_fallback_when_the_variable_is_unset(conf):
     "fallbacks", [None, {}, {"commit_id": lambda: None, "branch_name": lambda: ""}]
 )
 def test_default_without_git(conf, fallbacks):
-    write(conf, "base/airflow-k8s.yaml", RESOLVED)
+    write(conf, "base/kedro-airflow-k8s.yaml", RESOLVED)
     raw = read(conf, fallbacks=fallbacks)
     assert raw["run_config"] == {"image": "repo/image:dirty", "description": "main"}
 
 
 def test_empty_environment_variable_is_a_value(conf, monkeypatch):
-    write(conf, "base/airflow-k8s.yaml", RESOLVED)
+    write(conf, "base/kedro-airflow-k8s.yaml", RESOLVED)
     monkeypatch.setenv("KEDRO_CONFIG_BRANCH_NAME", "")
     raw = read(conf, fallbacks={"branch_name": lambda: "develop"})
     assert raw["run_config"]["description"] == ""
@@ -268,7 +325,7 @@ def test_empty_environment_variable_is_a_value(conf, monkeypatch):
 def test_any_name_reads_its_variable(conf, monkeypatch):
     write(
         conf,
-        "base/airflow-k8s.yaml",
+        "base/kedro-airflow-k8s.yaml",
         """
         run_config:
           namespace: ${kedro_config:namespace}
@@ -299,15 +356,19 @@ def test_any_name_reads_its_variable(conf, monkeypatch):
 
 
 def test_default_is_a_string(conf):
-    write(conf, "base/airflow-k8s.yaml", "run_config:\n  description: ${kedro_config:retries,3}\n")
+    write(
+        conf,
+        "base/kedro-airflow-k8s.yaml",
+        "run_config:\n  description: ${kedro_config:retries,3}\n",
+    )
     assert read(conf)["run_config"]["description"] == "3"
 
 
 def test_resolver_in_the_environment_overlay(conf, monkeypatch):
-    write(conf, "base/airflow-k8s.yaml", BASE)
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
     write(
         conf,
-        "prod/airflow-k8s.yaml",
+        "prod/kedro-airflow-k8s.yaml",
         "run_config:\n  image: repo/image:${kedro_config:commit_id}\n",
     )
     monkeypatch.setenv("KEDRO_CONFIG_COMMIT_ID", "c0ffee")
@@ -317,7 +378,7 @@ def test_resolver_in_the_environment_overlay(conf, monkeypatch):
 
 
 def test_latest_fallbacks_are_used(conf):
-    write(conf, "base/airflow-k8s.yaml", RESOLVED)
+    write(conf, "base/kedro-airflow-k8s.yaml", RESOLVED)
     assert read(conf, fallbacks={"commit_id": lambda: "first"})["run_config"]["image"] == (
         "repo/image:first"
     )
@@ -329,27 +390,27 @@ def test_latest_fallbacks_are_used(conf):
 def test_unset_variable_without_default(conf):
     write(
         conf,
-        "base/airflow-k8s.yaml",
+        "base/kedro-airflow-k8s.yaml",
         "run_config:\n  spark:\n    type: dataproc\n    project_id: "
         "${kedro_config:google_project_id}\n",
     )
     assert failure(conf) == (
         "airflow-k8s config: run_config.spark.project_id: ${kedro_config:google_project_id} "
         "needs the environment variable KEDRO_CONFIG_GOOGLE_PROJECT_ID; set it or give a "
-        "default: ${kedro_config:google_project_id,<default>}"
+        "default after a comma, e.g. ${kedro_config:google_project_id,default-value}"
     )
 
 
 def test_unset_commit_id_without_git_and_default(conf):
     write(
         conf,
-        "base/airflow-k8s.yaml",
+        "base/kedro-airflow-k8s.yaml",
         "run_config:\n  image: repo/image:${kedro_config:commit_id}\n",
     )
     assert failure(conf, fallbacks={"commit_id": lambda: None}) == (
         "airflow-k8s config: run_config.image: ${kedro_config:commit_id} needs the environment "
-        "variable KEDRO_CONFIG_COMMIT_ID; set it or give a default: "
-        "${kedro_config:commit_id,<default>}"
+        "variable KEDRO_CONFIG_COMMIT_ID; set it or give a default after a comma, e.g. "
+        "${kedro_config:commit_id,default-value}"
     )
 
 
@@ -358,7 +419,7 @@ def test_unset_commit_id_without_git_and_default(conf):
     ["${commit_id|dirty}", "repo/image:${commit_id|dirty}", "${commit_id|dirty}-suffix"],
 )
 def test_legacy_syntax(conf, value):
-    write(conf, "base/airflow-k8s.yaml", f'run_config:\n  image: "{value}"\n')
+    write(conf, "base/kedro-airflow-k8s.yaml", f'run_config:\n  image: "{value}"\n')
     assert failure(conf) == (
         "airflow-k8s config: run_config.image: ${commit_id|dirty} is the old syntax; write "
         "${kedro_config:commit_id,dirty} (reads KEDRO_CONFIG_COMMIT_ID)"
@@ -366,7 +427,7 @@ def test_legacy_syntax(conf, value):
 
 
 def test_legacy_syntax_other_name(conf):
-    write(conf, "base/airflow-k8s.yaml", 'run_config:\n  run_name: "${branch_name|main}"\n')
+    write(conf, "base/kedro-airflow-k8s.yaml", 'run_config:\n  run_name: "${branch_name|main}"\n')
     assert failure(conf) == (
         "airflow-k8s config: run_config.run_name: ${branch_name|main} is the old syntax; write "
         "${kedro_config:branch_name,main} (reads KEDRO_CONFIG_BRANCH_NAME)"
@@ -374,7 +435,7 @@ def test_legacy_syntax_other_name(conf):
 
 
 def test_unknown_interpolation(conf):
-    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: ${missing_key}\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: ${missing_key}\n")
     assert failure(conf) == (
         "airflow-k8s config: run_config.image: Interpolation key 'missing_key' not found"
     )
@@ -386,19 +447,21 @@ def test_unknown_interpolation(conf):
 def test_no_config_file(conf):
     write(conf, "base/catalog.yml", "{}\n")
     assert failure(conf) == (
-        "no airflow-k8s.yaml in conf/base or conf/local: create one with `kedro airflow-k8s init`"
+        "no kedro-airflow-k8s.yaml in conf/base or conf/local: create one with "
+        "`kedro airflow-k8s init`"
     )
 
 
 def test_no_config_file_in_an_environment(conf):
     assert failure(conf, "prod") == (
-        "no airflow-k8s.yaml in conf/base or conf/prod: create one with `kedro airflow-k8s init`"
+        "no kedro-airflow-k8s.yaml in conf/base or conf/prod: create one with "
+        "`kedro airflow-k8s init`"
     )
 
 
 def test_key_duplicated_in_two_base_files(conf):
-    first = write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
-    second = write(conf, "base/airflow-k8s/more.yaml", "run_config:\n  namespace: ns\n")
+    first = write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    second = write(conf, "base/kedro-airflow-k8s/more.yaml", "run_config:\n  namespace: ns\n")
     message = failure(conf)
     assert message.startswith("airflow-k8s config: Duplicate keys found in ")
     assert first.as_posix() in message
@@ -407,26 +470,26 @@ def test_key_duplicated_in_two_base_files(conf):
 
 
 def test_key_duplicated_in_one_file(conf):
-    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n  image: a/b:2\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: a/b:1\n  image: a/b:2\n")
     assert failure(conf) == "airflow-k8s config: found duplicate key image (line 3, column 3)"
 
 
 def test_invalid_yaml(conf):
-    path = write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: [a/b:1\n")
+    path = write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: [a/b:1\n")
     message = failure(conf)
     assert message.startswith(f"airflow-k8s config: Invalid YAML or JSON file {path.as_posix()}")
 
 
 @pytest.mark.parametrize(("text", "kind"), [("- 1\n- 2\n", "list"), ("5\n", "int")])
 def test_file_that_is_not_a_mapping(conf, text, kind):
-    write(conf, "base/airflow-k8s.yaml", text)
+    write(conf, "base/kedro-airflow-k8s.yaml", text)
     assert failure(conf) == (
         f"airflow-k8s config: (top level): must be a mapping of keys, not {kind}"
     )
 
 
 def test_errors_do_not_chain_a_traceback(conf):
-    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: ${kedro_config:nothing}\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: ${kedro_config:nothing}\n")
     with pytest.raises(ConfigError) as caught:
         read(conf)
     assert caught.value.__cause__ is None
@@ -437,10 +500,10 @@ def test_errors_do_not_chain_a_traceback(conf):
 
 
 def test_read_and_parse(conf, monkeypatch):
-    write(conf, "base/airflow-k8s.yaml", BASE)
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
     write(
         conf,
-        "prod/airflow-k8s.yaml",
+        "prod/kedro-airflow-k8s.yaml",
         """
         run_config:
           image: repo/image:${kedro_config:commit_id,dirty}
@@ -462,8 +525,12 @@ def test_read_and_parse(conf, monkeypatch):
 
 
 def test_read_then_parse_reports_the_key_path(conf):
-    write(conf, "base/airflow-k8s.yaml", BASE)
-    write(conf, "prod/airflow-k8s.yaml", "run_config:\n  resources:\n    gpu:\n      limts: {}\n")
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
+    write(
+        conf,
+        "prod/kedro-airflow-k8s.yaml",
+        "run_config:\n  resources:\n    gpu:\n      limts: {}\n",
+    )
     with pytest.raises(ConfigError) as caught:
         parse_config(read(conf, "prod"))
     assert caught.value.message == (

@@ -1,4 +1,5 @@
-"""The typed models of airflow-k8s.yaml: every default, every accepted form, every error message."""
+"""The typed models of kedro-airflow-k8s.yaml: every default, every accepted form, every error
+message."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kedro_airflow_k8s.config.models import (
     Authentication,
     ExternalDependency,
     FailureHandler,
+    InMemoryConfig,
     NodeTagsConfig,
     PodTemplate,
     ResourceProfile,
@@ -60,6 +62,7 @@ DEFAULT_RUN_CONFIG = {
     "retry_delay": 300,
     "failure_handlers": [],
     "volume": None,
+    "in_memory": None,
     "secrets": [],
     "macro_params": [],
     "variables_params": [],
@@ -265,6 +268,8 @@ run_config:
     owner: 1000
     disabled: false
     mount_path: /app/data/
+  in_memory:
+    storage: volume
   secrets:
     - secret: all-keys
     - secret: one-key
@@ -369,6 +374,7 @@ def test_full_document_sets_every_key():
             "message_template": "{task} of {dag} failed at {execution_time}: {url} {{literal}}",
         }
     ]
+    assert run.in_memory is not None and run.in_memory.storage == "volume"
     assert run.volume is not None
     assert run.volume.model_dump() == {
         "storageclass": "standard-rwo",
@@ -516,6 +522,7 @@ def test_full_document_sets_every_key_of_every_model():
     assert set().union(*run["secrets"]) == set(SecretConfig.model_fields)
     assert set(run["failure_handlers"][0]) == set(FailureHandler.model_fields)
     assert set(run["volume"]) == set(VolumeConfig.model_fields)
+    assert set(run["in_memory"]) == set(InMemoryConfig.model_fields)
     assert set(run["external_dependencies"][0]) == set(ExternalDependency.model_fields)
     assert set(run["authentication"]) == set(Authentication.model_fields)
     assert set(run["kubernetes_pod_templates"]["__default__"]) == set(PodTemplate.model_fields)
@@ -851,6 +858,43 @@ CRON_FIELDS = (
 )
 
 ERRORS = [
+    (
+        "in-memory-unknown-key",
+        rc(in_memory={"storage": "gs://b/p", "mode": "persist"}),
+        "run_config.in_memory.mode: unknown key; valid keys: storage",
+    ),
+    (
+        "in-memory-needs-storage",
+        rc(in_memory={}),
+        "run_config.in_memory.storage: is required",
+    ),
+    (
+        "in-memory-relative-folder",
+        rc(in_memory={"storage": "data/handoff"}),
+        "run_config.in_memory.storage: 'data/handoff' is a relative path: give `volume`, a URL "
+        "such as gs://bucket/prefix or an absolute folder every pod mounts",
+    ),
+    (
+        "in-memory-memory-protocol",
+        rc(in_memory={"storage": "memory://x"}),
+        "run_config.in_memory.storage: 'memory://x': fsspec's memory:// lives inside one "
+        "process; give storage every pod of the run reads",
+    ),
+    (
+        "in-memory-unknown-protocol",
+        rc(in_memory={"storage": "nope://bucket"}),
+        "run_config.in_memory.storage: 'nope://bucket': fsspec knows no protocol 'nope'",
+    ),
+    (
+        "in-memory-volume-without-volume",
+        rc(in_memory={"storage": "volume"}),
+        "run_config: in_memory.storage: volume needs a run_config.volume (absent or disabled here)",
+    ),
+    (
+        "in-memory-volume-disabled",
+        rc(in_memory={"storage": "volume"}, volume={"disabled": True}),
+        "run_config: in_memory.storage: volume needs a run_config.volume (absent or disabled here)",
+    ),
     # unknown keys, at every level
     ("top-did-you-mean", {"run_confg": {}}, "run_confg: unknown key; did you mean 'run_config'?"),
     ("top-valid-keys", {"foo": 1}, "foo: unknown key; valid keys: host, output, run_config"),
@@ -862,7 +906,8 @@ ERRORS = [
         "run_config.zzz: unknown key; valid keys: image, image_pull_policy, startup_time, "
         "namespace, experiment_name, run_name, cron_expression, start_date, description, "
         "image_pull_secrets, service_account_name, kubernetes_conn_id, owner, retries, "
-        "retry_delay, failure_handlers, volume, secrets, macro_params, variables_params, "
+        "retry_delay, failure_handlers, volume, in_memory, secrets, macro_params, "
+        "variables_params, "
         "env_vars, resources, external_dependencies, authentication, kubernetes_pod_templates, "
         "spark, node_tags, group_by, group_spark_nodes, detect_spark, namespace_task_groups",
     ),
@@ -1490,3 +1535,19 @@ def test_a_key_of_another_spark_type_at_its_default_reads_back() -> None:
     assert spark is not None
     again = parse_config(rc(spark=spark.model_dump())).run_config.spark
     assert again == spark
+
+
+@pytest.mark.parametrize(
+    ("storage", "kept"),
+    [
+        ("gs://bucket/prefix/", "gs://bucket/prefix"),
+        ("s3://bucket", "s3://bucket"),
+        ("/mnt/shared/runs/", "/mnt/shared/runs"),
+        ("file:///mnt/shared", "file:///mnt/shared"),
+        ("volume", "volume"),
+    ],
+)
+def test_in_memory_storage_forms(storage: str, kept: str) -> None:
+    document = rc(in_memory={"storage": storage}, volume={"size": "1Gi"})
+    in_memory = parse_config(document).run_config.in_memory
+    assert in_memory is not None and in_memory.storage == kept

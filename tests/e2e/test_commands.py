@@ -34,7 +34,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, airflow_server: Any) -> Pa
     project = copy_example(tmp_path_factory.mktemp("commands"))
     conf = project / "conf" / "e2e"
     conf.mkdir()
-    (conf / "airflow-k8s.yaml").write_text(
+    (conf / "kedro-airflow-k8s.yaml").write_text(
         f"host: {airflow_server.base_url}\noutput: {airflow_server.dags_folder}\n"
     )
     return project

@@ -45,7 +45,7 @@ def mlflow_server(
 def _project(base: Path, airflow_server: Any, tracking_uri: str) -> Path:
     project = copy_example(base)
     apply_mlflow_overlay(project, "e2e", tracking_uri)
-    (project / "conf" / "e2e" / "airflow-k8s.yaml").write_text(
+    (project / "conf" / "e2e" / "kedro-airflow-k8s.yaml").write_text(
         f"host: {airflow_server.base_url}\n"
         f"output: {airflow_server.dags_folder}\n"
         "run_config:\n"

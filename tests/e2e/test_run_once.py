@@ -21,7 +21,7 @@ def _project(base: Path, airflow_server: Any) -> Path:
     project = copy_example(base)
     conf = project / "conf" / "e2e"
     conf.mkdir()
-    (conf / "airflow-k8s.yaml").write_text(
+    (conf / "kedro-airflow-k8s.yaml").write_text(
         f"host: {airflow_server.base_url}\n"
         f"output: {airflow_server.dags_folder}\n"
         "run_config:\n"

@@ -84,6 +84,8 @@ run_config:
   external_dependencies: [{dag_id: upstream, task_id: done}]
   kubernetes_pod_templates:
     __default__: {template: "spec: {priorityClassName: batch}"}
+  group_by: none
+  in_memory: {storage: volume}
 """
 
 
@@ -96,10 +98,15 @@ def test_dag_with_every_runtime_feature_imports_on_airflow_2_10(
 
     project = copy_example(tmp_path, git=False)
     (project / "conf" / "all").mkdir()
-    (project / "conf" / "all" / "airflow-k8s.yaml").write_text(ALL_FEATURES)
+    (project / "conf" / "all" / "kedro-airflow-k8s.yaml").write_text(ALL_FEATURES)
+    catalog = project / "conf" / "base" / "catalog.yml"  # in memory between pods: in_memory
+    text = catalog.read_text()
+    start = text.index("\nmodel_input_table:\n") + 1
+    catalog.write_text(text[:start] + text[text.index("\n\n", start) + 2 :])
     dags = tmp_path / "dags"
     done = kedro(project, "airflow-k8s", "-e", "all", "compile", "-o", str(dags))
     assert done.returncode == 0, done.stderr[-2000:]
+    assert "MemoryExtension])" in next(dags.glob("*.py")).read_text()
     result = _probe(airflow2_python, dags, tmp_path)
     assert result["errors"] == {}
     airflow3 = next(iter(DagBag(dag_folder=str(dags)).dags.values()))
@@ -141,7 +148,7 @@ def test_spark_dag_of_a_custom_factory_imports_on_airflow_2_10(
     project = copy_spark_project(tmp_path)
     (project / "src" / "spark_demo" / "core_bash.py").write_text(CORE_BASH_FACTORY)
     (project / "conf" / "core").mkdir()
-    (project / "conf" / "core" / "airflow-k8s.yaml").write_text(
+    (project / "conf" / "core" / "kedro-airflow-k8s.yaml").write_text(
         "run_config:\n  spark:\n    type: custom\n"
         "    operator_factory: spark_demo.core_bash.CoreBashFactory\n"
     )

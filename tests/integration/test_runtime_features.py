@@ -57,7 +57,7 @@ def _compile(base: Path, *args: str) -> Any:
 
     project = copy_example(base, git=False)
     (project / "conf" / "features").mkdir()
-    (project / "conf" / "features" / "airflow-k8s.yaml").write_text(FEATURES)
+    (project / "conf" / "features" / "kedro-airflow-k8s.yaml").write_text(FEATURES)
     registry = project / "src" / "spaceflights" / "pipelines" / "data_science" / "pipeline.py"
     registry.write_text(
         registry.read_text().replace('"resources.gpu"', '"resources.gpu", "k8s_template.training"')

@@ -35,14 +35,20 @@ def test_the_wheel_holds_only_the_package_and_its_metadata(dists: Dists) -> None
     assert not stray
 
 
-def test_the_wheel_registers_the_kedro_command_group(dists: Dists) -> None:
+def test_the_wheel_registers_the_kedro_command_group_and_hook(dists: Dists) -> None:
+    import configparser
     import zipfile
 
     with zipfile.ZipFile(dists.wheel) as archive:
         entry_points = archive.read(f"{PACKAGE}-{__version__}.dist-info/entry_points.txt")
-    text = entry_points.decode()
-    assert "[kedro.project_commands]" in text
-    assert "airflow_k8s = kedro_airflow_k8s.cli:commands" in text
+    parser = configparser.ConfigParser()
+    parser.read_string(entry_points.decode())
+    assert dict(parser["kedro.project_commands"]) == {
+        "airflow_k8s": "kedro_airflow_k8s.cli:commands"
+    }
+    assert dict(parser["kedro.hooks"]) == {
+        "airflow_k8s_in_memory": "kedro_airflow_k8s.hooks:in_memory_storage_hooks"
+    }
 
 
 def test_the_sdist_holds_every_file_of_the_package_and_the_build_files(dists: Dists) -> None:

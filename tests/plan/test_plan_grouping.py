@@ -189,10 +189,13 @@ def test_in_memory_data_crossing_tasks_is_an_error_naming_dataset_and_tasks() ->
         plan_of(pipe, catalog("raw", "out"))
     assert error.value.message == (
         "in-memory data cannot move between tasks, each runs in its own pod: dataset 'table' "
-        "(no catalog entry) is written by task 'make' and read by task 'use'. To fix: add a "
-        'catalog entry for the dataset, or a dataset factory such as "{default}": '
-        "pickle.PickleDataset; or tag its producer and consumers with one airflow.<group> "
-        "tag; or set run_config.group_by: memory to run them in one task"
+        "(no catalog entry) is written by task 'make' and read by task 'use'. To fix: set "
+        "run_config.group_by: memory to run them in one task; or set "
+        "run_config.in_memory.storage (a bucket URL, or volume) to keep it in per-run "
+        "storage; or tag its producer and consumers with one airflow.<group> tag; or "
+        "persist it in the catalog on storage every pod reads (a bucket URL, or the data "
+        "folder with run_config.volume), e.g. with this line in conf/base/catalog.yml: "
+        "table: {type: pickle.PickleDataset, filepath: data/02_intermediate/table.pickle}"
     )
     [crossing] = error.value.crossings
     assert (crossing.dataset, crossing.producer_task, crossing.consumer_task) == (
@@ -279,10 +282,44 @@ def test_group_by_memory_that_would_mix_tag_groups_still_fails_and_says_why() ->
         "in-memory data cannot move between tasks, each runs in its own pod: dataset 'mem' "
         "(no catalog entry) is written by task 'one' (node 'a') and read by task 'two' "
         "(node 'b'). run_config.group_by: memory cannot fuse these tasks, because nodes 'a', "
-        "'b' have different tag groups 'one', 'two'. To fix: add a catalog entry for the "
-        'dataset, or a dataset factory such as "{default}": pickle.PickleDataset; or tag its '
-        "producer and consumers with one airflow.<group> tag"
+        "'b' have different tag groups 'one', 'two'. To fix: set "
+        "run_config.in_memory.storage (a bucket URL, or volume) to keep it in per-run "
+        "storage; or tag its producer and consumers with one airflow.<group> tag; or "
+        "persist it in the catalog on storage every pod reads (a bucket URL, or the data "
+        "folder with run_config.volume), e.g. with this line in conf/base/catalog.yml: "
+        "mem: {type: pickle.PickleDataset, filepath: data/02_intermediate/mem.pickle}"
     )
+
+
+def test_persist_memory_keeps_a_pod_per_node_and_lists_the_crossing_datasets() -> None:
+    pipe = pipeline(
+        node("a", ["x"], ["m1", "m2"]),
+        node("b", ["m1"], ["m3"]),
+        node("c", ["m2", "m3", "params:k"], ["y"]),
+        node("d", ["y"], ["local"], tags=["airflow.g"]),
+        node("e", ["local"], ["z"], tags=["airflow.g"]),
+    )
+    plan = plan_of(pipe, catalog("x", "y", "z"), persist_memory=True)
+    assert_valid_plan(pipe, plan)
+    assert [(t.task_id, t.memory_datasets) for t in plan.tasks] == [
+        ("a", ("m1", "m2")),
+        ("b", ("m1", "m3")),
+        ("c", ("m2", "m3")),
+        ("g", ()),  # 'local' stays inside the tag group's pod: nothing to persist
+    ]
+
+
+def test_persist_memory_after_group_by_memory_keeps_only_what_could_not_be_fused() -> None:
+    pipe = pipeline(
+        node("a", ["x"], ["fusable"]),
+        node("b", ["fusable"], ["mem"], tags=["airflow.one"]),
+        node("c", ["mem"], ["y"], tags=["airflow.two"]),
+    )
+    plan = plan_of(pipe, catalog("x", "y"), group_by=GroupBy.MEMORY, persist_memory=True)
+    assert [(t.task_id, t.nodes, t.memory_datasets) for t in plan.tasks] == [
+        ("one", ("a", "b"), ("mem",)),
+        ("two", ("c",), ("mem",)),
+    ]
 
 
 # -- namespaces ---------------------------------------------------------------------------------

@@ -44,11 +44,12 @@ HOSTILE_URLS = [
 
 
 def read_config(text: str, tmp_path: Path, fallbacks: dict[str, Any] | None = None) -> Any:
-    """Read ``text`` as conf/base/airflow-k8s.yaml the way the plugin does (Kedro's loader)."""
+    """Read ``text`` as conf/base/kedro-airflow-k8s.yaml the way the plugin does (Kedro's
+    loader)."""
     conf = tmp_path / "conf"
     (conf / "base").mkdir(parents=True, exist_ok=True)
     (conf / "local").mkdir(exist_ok=True)
-    (conf / "base" / "airflow-k8s.yaml").write_text(text, encoding="utf-8")
+    (conf / "base" / "kedro-airflow-k8s.yaml").write_text(text, encoding="utf-8")
     loader = OmegaConfigLoader(str(conf), base_env="base", default_run_env="local")
     raw = read_raw_config(loader, fallbacks or {})
     return raw, parse_config(raw)
@@ -70,9 +71,9 @@ def test_hostile_values_round_trip_through_the_plugin_loader(
     assert config.output == output
     assert raw["run_config"]["run_name"] == "my_package"
     run_config = config.run_config
-    slug = scaffold.project_slug(name, "my_package")
-    assert run_config.image == f"{slug}:latest"
-    assert run_config.namespace == slug
+    # image and namespace from the package name, whatever the project is called
+    assert run_config.image == "my-package:latest"
+    assert run_config.namespace == "my-package"
     shown = scaffold.one_line(name) or "my_package"
     assert run_config.description == f"{shown} (branch feature/x)"
     # The name never escapes its comment line: the only top-level keys are the plugin's.
@@ -124,6 +125,7 @@ def test_examples_are_commented_out_and_valid_once_uncommented(tmp_path: Path) -
         "cron_expression",
         "description",
         "experiment_name",
+        "group_by",
         "image",
         "image_pull_policy",
         "namespace",
@@ -132,6 +134,7 @@ def test_examples_are_commented_out_and_valid_once_uncommented(tmp_path: Path) -
         "run_name",
         "startup_time",
     ]
+    assert plain["run_config"]["group_by"] == "memory"
     _, config = read_config(scaffold.render_config(**values, uncomment_examples=True), tmp_path)
     run_config = config.run_config
     assert set(run_config.resources) == {"__default__", "gpu"}
@@ -145,6 +148,8 @@ def test_examples_are_commented_out_and_valid_once_uncommented(tmp_path: Path) -
     assert run_config.external_dependencies[0].dag_id == "upstream.__default__.local"
     assert run_config.image_pull_secrets == ["registry-credentials"]
     assert run_config.macro_params == ["ds"]
+    assert run_config.in_memory is not None
+    assert run_config.in_memory.storage == "gs://my-bucket/kedro-runs"
 
 
 def test_profiles_asked_for_by_tags_are_written_active(tmp_path: Path) -> None:
@@ -161,24 +166,67 @@ def test_profiles_asked_for_by_tags_are_written_active(tmp_path: Path) -> None:
     assert config.run_config.resources["gpu"].requests == {}
 
 
+def test_pod_templates_asked_for_by_tags_are_written_valid(tmp_path: Path) -> None:
+    text = scaffold.render_config(
+        host="http://127.0.0.1:8080",
+        output="dag",
+        project_name="P",
+        package_name="p",
+        pod_templates=["spot", "__default__", "gpu.big"],
+    )
+    _, config = read_config(text, tmp_path)
+    templates = config.run_config.kubernetes_pod_templates
+    assert list(templates) == ["spot", "gpu.big"]
+    assert yaml.safe_load(templates["spot"].template) == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "spec": {"containers": [{"name": "base"}]},
+    }
+
+
 @pytest.mark.parametrize(
-    ("name", "package", "slug", "run_name"),
+    ("namespaces", "comment"),
     [
-        ("Spaceflights", "spaceflights", "spaceflights", "spaceflights"),
-        ("My Great_Project!", "my_great_project", "my-great-project", "my_great_project"),
-        ("Café Ünïcode", "cafe", "cafe-unicode", "cafe"),
-        ("🚀🚀", "rocket_pkg", "rocket-pkg", "rocket_pkg"),
-        ("🚀", "日本", "kedro-project", "kedro_project"),
-        ("x" * 100, "p", "x" * 63, "p"),
+        (None, "  # per top-level Kedro namespace.\n"),
+        ((), "  # per top-level Kedro namespace (this project has none).\n"),
+        (("model", "data"), "  # per top-level Kedro namespace (here: data, model).\n"),
     ],
 )
-def test_names_derived_from_the_project_are_valid(
-    name: str, package: str, slug: str, run_name: str
+def test_the_group_by_comment_names_the_projects_namespaces(
+    namespaces: tuple[str, ...] | None, comment: str
 ) -> None:
-    assert scaffold.project_slug(name, package) == slug
-    assert scaffold.default_run_name(package, slug) == run_name
     text = scaffold.render_config(
-        host="http://127.0.0.1:8080", output="dag", project_name=name, package_name=package
+        host="http://127.0.0.1:8080",
+        output="dag",
+        project_name="P",
+        package_name="p",
+        namespaces=namespaces,
+    )
+    assert comment + "  group_by: memory\n" in text
+
+
+@pytest.mark.parametrize(
+    ("package", "slug", "run_name"),
+    [
+        ("spaceflights", "spaceflights", "spaceflights"),
+        ("my_great_project", "my-great-project", "my_great_project"),
+        ("café_ünïcode", "cafe-unicode", "cafe_unicode"),
+        ("Mixed.Case_9", "mixed-case-9", "Mixed.Case_9"),
+        ("日本", "kedro-project", "kedro_project"),
+        ("_private_", "private", "private"),
+        ("x" * 100, "x" * 63, "x" * 100),
+    ],
+)
+def test_run_name_image_and_namespace_all_come_from_the_package_name(
+    package: str, slug: str, run_name: str
+) -> None:
+    names = scaffold.names_from_package(package)
+    assert (names.slug, names.run_name) == (slug, run_name)
+    text = scaffold.render_config(
+        host="http://127.0.0.1:8080",
+        output="dag",
+        project_name="Another Name 🚀",
+        package_name=package,
     )
     data = yaml.safe_load(text)
     assert data["run_config"]["image"].startswith(f"${{kedro_config:image_repository,'{slug}'}}:")
@@ -315,7 +363,9 @@ def _instructions(dockerfile: str) -> list[str]:
 @pytest.mark.parametrize("has_requirements", [True, False])
 def test_dockerfile_installs_the_requirements_and_the_project(has_requirements: bool) -> None:
     text = scaffold.render_dockerfile(
-        project_name="evil\nRUN rm -rf /\n", has_requirements=has_requirements
+        project_name="evil\nRUN rm -rf /\n",
+        plugin_requirement="kedro-airflow-k8s>=1.2.0,<2",
+        has_requirements=has_requirements,
     )
     lines = _instructions(text)
     assert {line.split()[0] for line in lines} <= _INSTRUCTIONS
@@ -334,9 +384,15 @@ def test_dockerfile_installs_the_requirements_and_the_project(has_requirements: 
         assert lines.index(requirements[1]) < lines.index(install)
     else:
         assert requirements == []
+    plugin = "RUN pip install 'kedro-airflow-k8s>=1.2.0,<2'"  # its hook runs in the pods
+    assert plugin in lines and lines.index(plugin) < lines.index(install)
     assert lines[-1] == 'CMD ["kedro", "run"]'
     with pytest.raises(ValueError, match=r"MAJOR\.MINOR"):
-        scaffold.render_dockerfile(project_name="p", python_version="3.11\nRUN x")
+        scaffold.render_dockerfile(
+            project_name="p", plugin_requirement="kedro-airflow-k8s", python_version="3.11\nRUN x"
+        )
+    with pytest.raises(ValueError, match="not a pip requirement"):
+        scaffold.render_dockerfile(project_name="p", plugin_requirement="x; rm -rf /")
 
 
 def test_dockerignore_keeps_local_config_and_git_out() -> None:

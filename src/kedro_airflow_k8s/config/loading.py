@@ -1,8 +1,10 @@
-"""Reading ``airflow-k8s.yaml`` through the project's own Kedro config loader.
+"""Reading the plugin's config through the project's own Kedro config loader.
 
-* Files: ``airflow-k8s.yaml`` / ``.yml`` and everything under ``airflow-k8s/`` in ``conf/base`` and
-  the run environment.
-* The environment overlays base key by key (a ``conf/prod/airflow-k8s.yaml`` that sets only
+* Files: ``kedro-airflow-k8s.yaml`` / ``.yml`` and everything under ``kedro-airflow-k8s/`` in
+  ``conf/base`` and the run environment. The old name, ``airflow-k8s.yaml`` (and
+  ``airflow-k8s/``), is still read, with a note: kedro-airflow's default config pattern
+  ``airflow*`` reads it too, and fails on its ``${kedro_config:...}`` values.
+* The environment overlays base key by key (a ``conf/prod/kedro-airflow-k8s.yaml`` that sets only
   ``run_config.image`` keeps the rest of base), unless the project chose a merge strategy itself.
 * ``${kedro_config:NAME}`` / ``${kedro_config:NAME,DEFAULT}`` reads the environment variable
   ``KEDRO_CONFIG_<NAME>``; ``commit_id`` and ``branch_name`` fall back to the project's git
@@ -17,6 +19,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -24,8 +27,13 @@ from pydantic import BaseModel, ValidationError
 from kedro_airflow_k8s.config.models import PluginConfig
 from kedro_airflow_k8s.errors import ConfigError
 
-CONFIG_KEY = "airflow-k8s"
-CONFIG_PATTERNS = ["airflow-k8s*", "airflow-k8s/**"]
+CONFIG_KEY = "airflow-k8s"  # the key of the config loader, and how messages name the config
+CONFIG_NAME = (
+    "kedro-airflow-k8s"  # conf/<env>/kedro-airflow-k8s.yaml or conf/<env>/kedro-airflow-k8s/
+)
+LEGACY_NAME = "airflow-k8s"  # the old name, which kedro-airflow's "airflow*" pattern also reads
+CONFIG_PATTERNS = [f"{CONFIG_NAME}*", f"{CONFIG_NAME}/**", f"{LEGACY_NAME}*", f"{LEGACY_NAME}/**"]
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 RESOLVER = "kedro_config"
 ENV_PREFIX = "KEDRO_CONFIG_"
 _LEGACY_SYNTAX = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\|\s*([^}]*))?\}")
@@ -53,7 +61,7 @@ def make_resolver(git_fallbacks: Mapping[str, Callable[[], str | None]]) -> Call
             return str(default)
         raise ConfigError(
             f"${{{RESOLVER}:{name}}} needs the environment variable {variable}; set it or give "
-            f"a default: ${{{RESOLVER}:{name},<default>}}"
+            f"a default after a comma, e.g. ${{{RESOLVER}:{name},default-value}}"
         )
 
     return resolve
@@ -71,6 +79,7 @@ def read_raw_config(
 
     if CONFIG_KEY not in config_loader.config_patterns:
         config_loader.config_patterns[CONFIG_KEY] = list(CONFIG_PATTERNS)
+        _refuse_both_names(config_loader)
     strategies = getattr(config_loader, "merge_strategy", None)
     if isinstance(strategies, dict):
         strategies.setdefault(CONFIG_KEY, "soft")
@@ -79,10 +88,9 @@ def read_raw_config(
     try:
         raw = config_loader[CONFIG_KEY]
     except MissingConfigException:
+        base, env = _env_folders(config_loader)
         raise ConfigError(
-            f"no {CONFIG_KEY}.yaml in conf/{getattr(config_loader, 'base_env', 'base')} or "
-            f"conf/{config_loader.env or getattr(config_loader, 'default_run_env', 'local')}: "
-            "create one with `kedro airflow-k8s init`"
+            f"no {CONFIG_NAME}.yaml in {base} or {env}: create one with `kedro airflow-k8s init`"
         ) from None
     except ConfigError:
         raise
@@ -98,6 +106,52 @@ def read_raw_config(
             raise ConfigError(_not_a_mapping(scalar.group(1))) from None
         raise ConfigError(f"{CONFIG_KEY} config: {exc}") from None
     return dict(raw or {})
+
+
+def _env_folders(config_loader: Any) -> tuple[str, str]:
+    """The base and run environment folders, as messages show them (``conf/base``)."""
+    source = Path(str(getattr(config_loader, "conf_source", "conf"))).name or "conf"
+    base = getattr(config_loader, "base_env", None) or "base"
+    env = config_loader.env or getattr(config_loader, "default_run_env", None) or "local"
+    return f"{source}/{base}", f"{source}/{env}"
+
+
+def _config_entries(config_loader: Any, name: str) -> dict[str, list[str]]:
+    """Per environment folder (as shown in messages), the config files and folders called
+    ``name`` (``name.yaml``, ``name.yml``, ``name.json``, ``name/``) that exist there."""
+    source = Path(str(getattr(config_loader, "conf_source", "conf")))
+    found: dict[str, list[str]] = {}
+    for shown in dict.fromkeys(_env_folders(config_loader)):
+        folder = source / shown.split("/", 1)[1]
+        entries = [
+            name + suffix for suffix in _CONFIG_SUFFIXES if (folder / (name + suffix)).is_file()
+        ]
+        if (folder / name).is_dir():
+            entries.append(f"{name}/")
+        if entries:
+            found[shown] = entries
+    return found
+
+
+def _refuse_both_names(config_loader: Any) -> None:
+    new = _config_entries(config_loader, CONFIG_NAME)
+    for folder, old in _config_entries(config_loader, LEGACY_NAME).items():
+        if folder in new:
+            raise ConfigError(
+                f"{CONFIG_KEY} config: {folder} holds both {new[folder][0]} and {old[0]}: keep "
+                f"{new[folder][0]} only (the old name is read too, so both would apply)"
+            )
+
+
+def legacy_config_notes(config_loader: Any) -> list[str]:
+    """A note for each config file or folder of the old name that is read."""
+    return [
+        f"{folder}/{entry}: rename it to {CONFIG_NAME}{entry.removeprefix(LEGACY_NAME)}; the old "
+        "name is still read, but kedro-airflow's `airflow*` config pattern reads it too and "
+        "fails on its ${kedro_config:...} values"
+        for folder, entries in _config_entries(config_loader, LEGACY_NAME).items()
+        for entry in entries
+    ]
 
 
 def _not_a_mapping(kind: str) -> str:

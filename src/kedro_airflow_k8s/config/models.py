@@ -1,4 +1,4 @@
-"""Typed models of ``airflow-k8s.yaml``.
+"""Typed models of ``kedro-airflow-k8s.yaml``.
 
 Every key is declared here with its type, default and description; the description is the
 documentation (the configuration reference is generated from these models). Unknown keys are
@@ -455,6 +455,53 @@ class VolumeConfig(ConfigModel):
     _size = field_validator("size")(check_quantity)
 
 
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+IN_MEMORY_ON_VOLUME = "volume"
+
+
+class InMemoryConfig(ConfigModel):
+    """Where in-memory datasets that cross pods are kept while a DAG run lasts.
+
+    With this section, `compile` no longer refuses an in-memory dataset (no catalog entry, or a
+    `MemoryDataset`) that one task writes and another reads: the plugin's Kedro hook in the pods
+    saves it to the run's storage and loads it from there. The image needs kedro-airflow-k8s and
+    kedro-datasets installed (see [in-memory data](grouping.md#in-memory-data)).
+    """
+
+    storage: StrictStr = Field(
+        description="`volume` (the run's volume, see run_config.volume), an fsspec URL such as "
+        "`gs://bucket/prefix` or `s3://bucket/prefix`, or an absolute folder every pod mounts; "
+        "each dataset is kept at `<storage>/<dag id>/<run id>/<dataset>.pickle`."
+    )
+
+    @field_validator("storage")
+    @classmethod
+    def _storage(cls, value: str) -> str:
+        if value == IN_MEMORY_ON_VOLUME:
+            return value
+        if not value.strip() or any(not ch.isprintable() for ch in value):
+            raise ValueError(f"{value!r} must be `volume`, a URL or an absolute folder")
+        scheme = _URL_SCHEME.match(value)
+        if scheme is None:
+            if not value.startswith("/"):
+                raise ValueError(
+                    f"{value!r} is a relative path: give `volume`, a URL such as "
+                    "gs://bucket/prefix or an absolute folder every pod mounts"
+                )
+            return value.rstrip("/") or "/"
+        from fsspec.registry import known_implementations
+
+        protocol = scheme.group(1).lower()
+        if protocol == "memory":
+            raise ValueError(
+                f"{value!r}: fsspec's memory:// lives inside one process; give storage every "
+                "pod of the run reads"
+            )
+        if protocol not in known_implementations:
+            raise ValueError(f"{value!r}: fsspec knows no protocol {protocol!r}")
+        return value.rstrip("/")
+
+
 class ExternalDependency(ConfigModel):
     """Another DAG (or one of its tasks) that must finish before this pipeline starts."""
 
@@ -869,6 +916,11 @@ class RunConfig(ConfigModel):
         description="A volume created per DAG run and shared by the node pods; absent or "
         "`disabled: true` means none.",
     )
+    in_memory: InMemoryConfig | None = Field(
+        None,
+        description="Keep in-memory datasets that cross pods in per-run storage instead of "
+        "refusing them; absent: they are refused (after `group_by` fused what it can).",
+    )
     secrets: list[SecretConfig] = Field(
         default_factory=list, description="Kubernetes Secrets exposed to every node pod."
     )
@@ -908,7 +960,9 @@ class RunConfig(ConfigModel):
     group_by: Literal["none", "memory", "namespace"] = Field(
         "memory",
         description="Extra fusion: `memory` fuses nodes joined by in-memory datasets, "
-        "`namespace` makes one task per top-level namespace.",
+        "`namespace` makes one task per top-level namespace, `none` runs each node in a pod "
+        "of its own (in-memory data between pods is then refused, unless `in_memory` keeps it "
+        "in per-run storage).",
     )
     group_spark_nodes: StrictBool = Field(
         True, description="Fuse connected spark nodes into one spark job."
@@ -921,6 +975,15 @@ class RunConfig(ConfigModel):
     namespace_task_groups: StrictBool = Field(
         True, description="Show Kedro namespaces as Airflow TaskGroups."
     )
+
+    @model_validator(mode="after")
+    def _in_memory_volume(self) -> RunConfig:
+        on_volume = self.in_memory is not None and self.in_memory.storage == IN_MEMORY_ON_VOLUME
+        if on_volume and (self.volume is None or self.volume.disabled):
+            raise ValueError(
+                "in_memory.storage: volume needs a run_config.volume (absent or disabled here)"
+            )
+        return self
 
     @field_validator("image")
     @classmethod
@@ -999,7 +1062,7 @@ class RunConfig(ConfigModel):
 
 
 class PluginConfig(ConfigModel):
-    """The whole of ``airflow-k8s.yaml``."""
+    """The whole of ``kedro-airflow-k8s.yaml``."""
 
     host: StrictStr | None = Field(
         None, description="Base URL of the Airflow web server / API, with http:// or https://."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import types
 import typing
@@ -64,7 +65,7 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _section(model: type[BaseModel], path: str, lines: list[str]) -> None:
-    lines += [f"## `{path}`", "", (model.__doc__ or "").strip(), ""]
+    lines += [f"## `{path}`", "", inspect.cleandoc(model.__doc__ or ""), ""]
     lines += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     nested: list[tuple[type[BaseModel], str]] = []
     for name, field in model.model_fields.items():
@@ -90,9 +91,10 @@ def config_reference() -> str:
         "<!-- Generated from kedro_airflow_k8s.config.models by "
         "`python -m kedro_airflow_k8s.config.reference > docs/configuration.md`. -->",
         "",
-        "`conf/base/airflow-k8s.yaml` (also `.yml` and files under `airflow-k8s/`), overlaid "
-        "key by "
-        "key by the run environment. Unknown keys are errors.",
+        "`conf/base/kedro-airflow-k8s.yaml` (also `.yml` and files under "
+        "`kedro-airflow-k8s/`), overlaid key by key by the run environment. Unknown keys are "
+        "errors. The old name `airflow-k8s.yaml` is still read, with a warning: "
+        "kedro-airflow's `airflow*` config pattern reads it too.",
         "",
     ]
     _section(PluginConfig, "", lines)

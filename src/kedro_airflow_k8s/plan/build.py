@@ -9,7 +9,8 @@ Steps, each linear in nodes + edges (the task ordering adds a log factor):
 2. read each node's traits (group tag, resource profile, pod template, spark);
 3. partition the nodes into tasks (:mod:`~kedro_airflow_k8s.plan.fusion`);
 4. order the tasks topologically, name them, wire their upstream tasks;
-5. refuse in-memory datasets that would cross from one task (pod) to another.
+5. refuse in-memory datasets that would cross from one task (pod) to another, or, with
+   ``persist_memory``, list them on the tasks that write and read them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from kedro_airflow_k8s.plan.command_line import check_command_line_names
-from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError
+from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError, catalog_entry_hint
 from kedro_airflow_k8s.plan.fusion import NAMESPACE, Partition, partition_nodes, reason_names
 from kedro_airflow_k8s.plan.graph import topological_order
 from kedro_airflow_k8s.plan.index import Edge, PipelineIndex, dataset_spec, index_pipeline
@@ -85,7 +86,11 @@ def _build(
     facts = [_facts_of(traits, partition, unit, options) for unit in order]
     names = allocate_names([_name_request(index, fact, options) for fact in facts])
     full_ids = {unit: name.full_task_id for unit, name in zip(order, names, strict=True)}
-    _refuse_memory_crossings(index, datasets, memory, memory_edges, partition, full_ids, options)
+    crossings = _memory_crossings(index, datasets, memory, memory_edges, partition, full_ids)
+    if crossings and not options.persist_memory:
+        message = _crossing_message(crossings, partition.memory_conflicts, options)
+        raise MemoryCrossingError(message, tuple(crossings))
+    persisted = _persisted_by_task(crossings)
     position = {unit: i for i, unit in enumerate(order)}
     tasks = tuple(
         _planned_task(
@@ -94,6 +99,7 @@ def _build(
             name,
             [full_ids[u] for u in sorted(predecessors[unit], key=position.__getitem__)],
             options,
+            persisted.get(name.full_task_id, ()),
         )
         for unit, fact, name in zip(order, facts, names, strict=True)
     )
@@ -107,6 +113,7 @@ def _planned_task(
     name: TaskName,
     upstream: Sequence[str],
     options: PlanOptions,
+    memory_datasets: Sequence[str] = (),
 ) -> PlannedTask:
     return PlannedTask(
         task_id=name.task_id,
@@ -119,6 +126,7 @@ def _planned_task(
         task_group=name.task_group,
         group=fact.tag_group or fact.fused_namespace,
         fused_by=reason_names(fact.reasons) if len(fact.nodes) > 1 else (),
+        memory_datasets=tuple(memory_datasets),
     )
 
 
@@ -263,15 +271,15 @@ def _local_name(node_name: str, namespace: tuple[str, ...]) -> str:
     return node_name
 
 
-def _refuse_memory_crossings(
+def _memory_crossings(
     index: PipelineIndex,
     datasets: Mapping[str, DatasetSpec],
     memory: _MemoryView,
     memory_edges: Sequence[bool],
     partition: Partition,
     full_ids: Mapping[int, str],
-    options: PlanOptions,
-) -> None:
+) -> list[Crossing]:
+    """The in-memory datasets that one task writes and another reads, per data edge."""
     crossings: list[Crossing] = []
     for edge, in_memory in zip(index.edges, memory_edges, strict=True):
         source, target = partition.unit_of[edge.source], partition.unit_of[edge.target]
@@ -288,9 +296,17 @@ def _refuse_memory_crossings(
                     consumer_node=index.nodes[edge.target].name,
                 )
             )
-    if crossings:
-        message = _crossing_message(crossings, partition.memory_conflicts, options)
-        raise MemoryCrossingError(message, tuple(crossings))
+    return crossings
+
+
+def _persisted_by_task(crossings: Sequence[Crossing]) -> dict[str, tuple[str, ...]]:
+    """The crossing datasets each task writes or reads (full task id -> names, first seen
+    first)."""
+    found: dict[str, dict[str, None]] = {}
+    for crossing in crossings:
+        for task in (crossing.producer_task, crossing.consumer_task):
+            found.setdefault(task, {})[crossing.dataset] = None
+    return {task: tuple(names) for task, names in found.items()}
 
 
 def _memory_why(spec: DatasetSpec) -> str:
@@ -314,16 +330,21 @@ def _crossing_message(
     ]
     more = len(crossings) - _CROSSINGS_SHOWN
     listed = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
-    fixes = (
-        'add a catalog entry for the dataset, or a dataset factory such as "{default}": '
-        "pickle.PickleDataset; or tag its producer and consumers with one "
-        f"{options.group_tag_prefix}<group> tag"
-    )
     problem = f"in-memory data cannot move between tasks, each runs in its own pod: {listed}"
+    fixes = []
     if options.group_by is GroupBy.MEMORY:
         reasons = "; ".join(conflicts[:_CONFLICTS_SHOWN])
-        return (
-            f"{problem}. run_config.group_by: memory cannot fuse these tasks, because {reasons}. "
-            f"To fix: {fixes}"
-        )
-    return f"{problem}. To fix: {fixes}; or set run_config.group_by: memory to run them in one task"
+        problem += f". run_config.group_by: memory cannot fuse these tasks, because {reasons}"
+    else:
+        fixes.append("set run_config.group_by: memory to run them in one task")
+    fixes += [
+        "set run_config.in_memory.storage (a bucket URL, or volume) to keep it in per-run storage",
+        f"tag its producer and consumers with one {options.group_tag_prefix}<group> tag",
+    ]
+    names = list(dict.fromkeys(c.dataset for c in crossings))
+    fixes.append(
+        "persist it in the catalog on storage every pod reads (a bucket URL, or the data folder "
+        "with run_config.volume), e.g. with this line in conf/base/catalog.yml: "
+        + catalog_entry_hint(names[0] if len(names) == 1 else None)
+    )
+    return f"{problem}. To fix: {'; or '.join(fixes)}"

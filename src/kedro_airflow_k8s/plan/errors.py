@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kedro_airflow_k8s.errors import PlanError
+from kedro_airflow_k8s.yaml_text import flow_scalar, omegaconf_literal
 
 
 class GroupingCycleError(PlanError):
@@ -38,3 +39,18 @@ class MemoryCrossingError(PlanError):
     def __init__(self, message: str, crossings: tuple[Crossing, ...]) -> None:
         super().__init__(message)
         self.crossings = crossings
+
+
+# The catch-all dataset factory of a hint that covers several datasets.
+CATCH_ALL = "{default}"
+HINT_FOLDER = "data/02_intermediate"
+
+
+def catalog_entry_hint(dataset: str | None) -> str:
+    """One line for catalog.yml that persists ``dataset`` as a pickle (``None``, or a name Kedro
+    would read as a factory pattern: a catch-all factory for every dataset without an entry);
+    valid YAML as printed, read back exactly by Kedro's OmegaConf loader."""
+    name = dataset if dataset is not None and "{" not in dataset else CATCH_ALL
+    key = flow_scalar(omegaconf_literal(name))
+    path = flow_scalar(omegaconf_literal(f"{HINT_FOLDER}/{name}.pickle"))
+    return f"{key}: {{type: pickle.PickleDataset, filepath: {path}}}"

@@ -37,6 +37,7 @@ def task_to_dict(task: PlannedTask) -> dict[str, object]:
         "pod_template": task.pod_template,
         "group": task.group,
         "fused_by": list(task.fused_by),
+        "memory_datasets": list(task.memory_datasets),
     }
 
 

@@ -37,6 +37,8 @@ class PlanOptions:
     # no catalog types)
     namespace_task_groups: bool = True  # Kedro namespaces as TaskGroups (not with group_by
     # namespace, whose tasks already stand for namespaces)
+    persist_memory: bool = False  # True: in-memory data crossing pods goes through per-run
+    # storage (run_config.in_memory) instead of being refused
     resource_profiles: frozenset[str] = frozenset()  # names configured under run_config.resources
     pod_templates: frozenset[str] = frozenset()  # names under run_config.kubernetes_pod_templates
 
@@ -63,6 +65,9 @@ class PlannedTask:
     # Why the nodes share this task: any of "tag", "spark", "memory", "namespace", "path"
     # ("path": nodes on a path between members of a group joined it to avoid a cycle).
     fused_by: tuple[str, ...] = ()
+    # In-memory datasets this task writes for, or reads from, another task: kept in the run's
+    # storage (only with PlanOptions.persist_memory).
+    memory_datasets: tuple[str, ...] = ()
 
     @property
     def full_task_id(self) -> str:

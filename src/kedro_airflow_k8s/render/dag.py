@@ -15,10 +15,15 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kedro_airflow_k8s import __version__
-from kedro_airflow_k8s.config.models import ResourceProfile, RunConfig, parse_pod_template
+from kedro_airflow_k8s.config.models import (
+    IN_MEMORY_ON_VOLUME,
+    ResourceProfile,
+    RunConfig,
+    parse_pod_template,
+)
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings
-from kedro_airflow_k8s.plan.model import TaskPlan
+from kedro_airflow_k8s.plan.model import TaskKind, TaskPlan
 from kedro_airflow_k8s.plan.naming import short_hash
 from kedro_airflow_k8s.render.literals import to_literal
 
@@ -183,6 +188,32 @@ def volume_spec(run_config: RunConfig, taken: set[str]) -> dict[str, Any] | None
     }
 
 
+#: Where ``in_memory.storage: volume`` keeps the datasets: a folder of the volume.
+IN_MEMORY_VOLUME_FOLDER = "kedro-airflow-k8s-in-memory"
+
+
+def memory_spec(plan: TaskPlan, run_config: RunConfig) -> dict[str, Any] | None:
+    """Where the run keeps in-memory datasets that cross pods, or None when none do (or
+    run_config.in_memory is not set)."""
+    in_memory = run_config.in_memory
+    if in_memory is None or not any(t.memory_datasets for t in plan.tasks):
+        return None
+    if run_config.spark is not None:
+        for task in plan.tasks:
+            if task.kind is TaskKind.SPARK and task.memory_datasets:
+                raise ConfigError(
+                    f"airflow-k8s config: run_config.in_memory: in-memory dataset "
+                    f"{task.memory_datasets[0]!r} passes between spark task "
+                    f"{task.full_task_id!r} and another task, and a spark job runs without the "
+                    "plugin's hook: give the dataset a catalog entry"
+                )
+    storage = in_memory.storage
+    if storage == IN_MEMORY_ON_VOLUME:
+        assert run_config.volume is not None  # the config requires it
+        storage = f"{run_config.volume.mount_path}/{IN_MEMORY_VOLUME_FOLDER}"
+    return {"storage": storage}
+
+
 def mlflow_spec(
     settings: MlflowSettings | None,
     run_config: RunConfig,
@@ -305,6 +336,7 @@ def build_spec(
                 "pod_template": task.pod_template,
                 "arguments": kedro_run_arguments(context.env, context.pipeline, task.nodes, params),
                 "upstream": list(task.upstream),
+                **({"memory_datasets": list(task.memory_datasets)} if task.memory_datasets else {}),
             }
             for task in plan.tasks
         ],
@@ -314,6 +346,7 @@ def build_spec(
         ),
         "failure_handlers": [h.model_dump() for h in run_config.failure_handlers],
         "volume": volume_spec(run_config, task_ids),
+        "memory": memory_spec(plan, run_config),
         "mlflow": mlflow_spec(
             mlflow,
             run_config,
@@ -392,6 +425,7 @@ def runtime_source(module: str) -> str:
 EXTENSIONS = (
     ("mlflow", "mlflow_run", "MlflowExtension"),
     ("volume", "volume", "VolumeExtension"),
+    ("memory", "memory", "MemoryExtension"),
     ("spark", "spark", "SparkExtension(untemplated)"),
 )
 CUSTOM_SPARK_EXTENSION = "SparkExtension(untemplated, CUSTOM_SPARK_OPERATORS)"

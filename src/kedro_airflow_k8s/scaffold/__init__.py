@@ -5,23 +5,26 @@ files is :mod:`kedro_airflow_k8s.scaffold.writer`'s job.
 
 Values that come from the user or the project (URLs, names, paths) are never pasted into a file
 as they are: they go through :func:`yaml_scalar` (a one-line YAML scalar), after
-:func:`omegaconf_literal` in ``airflow-k8s.yaml`` (which Kedro reads through OmegaConf, where
+:func:`omegaconf_literal` in ``kedro-airflow-k8s.yaml`` (which Kedro reads through OmegaConf, where
 ``${`` starts an interpolation), or through :func:`one_line` in comments.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import jinja2
-import yaml
 
-#: ``${kedro_config:NAME,...}`` values the written ``airflow-k8s.yaml`` reads, so the workflows
-#: export ``KEDRO_CONFIG_<NAME>`` for each.
+from kedro_airflow_k8s.yaml_text import omegaconf_literal, yaml_scalar
+
+#: ``${kedro_config:NAME,...}`` values the written ``kedro-airflow-k8s.yaml`` reads, so the
+#: workflows export ``KEDRO_CONFIG_<NAME>`` for each.
 CONFIG_VARIABLES = ("image_repository", "commit_id", "branch_name")
 
 DEFAULT_CRON = "@daily"
@@ -31,58 +34,10 @@ SCHEDULE_WORKFLOW = "airflow-k8s-on-merge.yml"
 #: The project folder inside the image; the data volume's default ``mount_path`` is its data/.
 IMAGE_WORKDIR = "/home/kedro_docker"
 
-_INTERPOLATION = re.compile(r"(\\*)\$\{")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 _NOT_RUN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
-_NUMBER_START = frozenset("+-.0123456789")
-_LINE_BREAKS = "\n\r\x85\u2028\u2029"
 _PYTHON_VERSION = re.compile(r"[0-9]+\.[0-9]+")
-
-
-def yaml_scalar(value: str) -> str:
-    """``value`` as a one-line YAML scalar (plain when that is safe, else quoted).
-
-    Quotes, colons, ``#``, leading dashes, newlines and other control characters all come back
-    exactly when the file is read, by PyYAML or by OmegaConf."""
-    if not isinstance(value, str):
-        raise TypeError(f"yaml_scalar takes a string, not {type(value).__name__}")
-    plain = _dump(value, None)
-    # A plain scalar that starts like a number is quoted: OmegaConf's loader reads more forms
-    # as floats (1e3) than PyYAML's dumper knows.
-    if not (plain == value and value[:1] in _NUMBER_START) and _reads_back(plain, value):
-        return plain
-    quoted = _dump(value, '"')
-    if _reads_back(quoted, value):
-        return quoted
-    return _dump(value, '"', allow_unicode=False)  # every non-ASCII character escaped
-
-
-def _reads_back(text: str, value: str) -> bool:
-    """One line (no YAML line break) that a YAML reader turns back into ``value``."""
-    if any(ch in text for ch in _LINE_BREAKS):
-        return False
-    return bool(yaml.safe_load(f"- {text}\n") == [value])
-
-
-def _dump(value: str, style: str | None, *, allow_unicode: bool = True) -> str:
-    text = str(
-        yaml.safe_dump(
-            value, default_style=style, allow_unicode=allow_unicode, width=2**30, explicit_end=False
-        )
-    )
-    if text.endswith("\n...\n"):  # a plain scalar document may end with "..."
-        text = text[: -len("\n...\n")]
-    return text[:-1] if text.endswith("\n") else text
-
-
-def omegaconf_literal(text: str) -> str:
-    """``text`` written so OmegaConf reads it back as it is, never as an interpolation."""
-
-    def escape(match: re.Match[str]) -> str:
-        # n backslashes before "${" are read as n // 2 of them; odd n escapes the "${".
-        return match.group(1) * 2 + "\\${"
-
-    return _INTERPOLATION.sub(escape, text)
+_REQUIREMENT = re.compile(r"[A-Za-z0-9_.\-\[\],<>=!~ ]+")
 
 
 def one_line(text: str) -> str:
@@ -91,21 +46,21 @@ def one_line(text: str) -> str:
     return " ".join(cleaned.split())
 
 
-def project_slug(project_name: str, package_name: str) -> str:
-    """A name fit for an image repository and a Kubernetes namespace: lowercase letters,
-    digits and ``-`` (at most 63), from the project name, else the package name."""
-    for candidate in (project_name, package_name):
-        ascii_text = unicodedata.normalize("NFKD", candidate).encode("ascii", "ignore").decode()
-        slug = _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")[:63].strip("-")
-        if slug:
-            return slug
-    return "kedro-project"
+@dataclass(frozen=True)
+class DerivedNames:
+    """The names ``init`` writes, all made from the package name (one source)."""
+
+    run_name: str  # base of the DAG ids: letters, digits, ``_``, ``.``, ``-``
+    slug: str  # image repository and Kubernetes namespace: a DNS-1123 label
 
 
-def default_run_name(package_name: str, slug: str) -> str:
-    """The base of the DAG ids: the package name (letters, digits, ``_``, ``.``, ``-``)."""
-    name = _NOT_RUN_NAME.sub("_", package_name).strip("_.-")
-    return name or slug.replace("-", "_")
+def names_from_package(package_name: str) -> DerivedNames:
+    """The run name, and the image and namespace name, from the package name: each valid for
+    its use (accents dropped, other characters replaced; a fallback when nothing is left)."""
+    ascii_text = unicodedata.normalize("NFKD", package_name).encode("ascii", "ignore").decode()
+    run_name = _NOT_RUN_NAME.sub("_", ascii_text).strip("_.-") or "kedro_project"
+    slug = _NOT_SLUG.sub("-", run_name.lower()).strip("-")[:63].strip("-") or "kedro-project"
+    return DerivedNames(run_name=run_name, slug=slug)
 
 
 def plugin_requirement(version: str, output: str) -> str:
@@ -155,19 +110,29 @@ def render_config(
     project_name: str,
     package_name: str,
     profiles: Sequence[str] = (),
+    pod_templates: Sequence[str] = (),
+    namespaces: Sequence[str] | None = None,
     cron_expression: str = DEFAULT_CRON,
     uncomment_examples: bool = False,
 ) -> str:
-    """The text of ``conf/base/airflow-k8s.yaml``.
+    """The text of ``conf/base/kedro-airflow-k8s.yaml``.
 
-    ``profiles``: the resource profiles the nodes' tags ask for, written (empty) under
-    ``resources`` so the pipeline compiles at once. The optional sections are commented-out
+    ``profiles`` and ``pod_templates``: the resource profiles and pod templates the nodes' tags
+    ask for, written (empty) under ``resources`` and ``kubernetes_pod_templates`` so the
+    pipelines compile at once. ``namespaces``: the pipelines' top-level Kedro namespaces, named
+    in the comment on ``group_by`` (None: not known). The optional sections are commented-out
     examples; ``uncomment_examples`` writes them active instead (to check that they are valid)."""
-    slug = project_slug(project_name, package_name)
-    run_name = default_run_name(package_name, slug)
+    names = names_from_package(package_name)
+    slug, run_name = names.slug, names.run_name
     name = omegaconf_literal(one_line(project_name) or run_name)
+    if namespaces is None:
+        namespace_note = ""
+    elif namespaces:
+        namespace_note = " " + one_line(f"(here: {', '.join(sorted(set(namespaces)))})")
+    else:
+        namespace_note = " (this project has none)"
     return _render(
-        "airflow-k8s.yaml.j2",
+        "kedro-airflow-k8s.yaml.j2",
         project_name=project_name,
         host=omegaconf_literal(host.rstrip("/")),
         output=omegaconf_literal(output),
@@ -181,6 +146,8 @@ def render_config(
         workdir=IMAGE_WORKDIR,
         with_resources=bool(profiles),
         profiles=[p for p in dict.fromkeys(profiles) if p != "__default__"],
+        pod_templates=[t for t in dict.fromkeys(pod_templates) if t != "__default__"],
+        namespace_note=namespace_note,
         c="" if uncomment_examples else "# ",
     )
 
@@ -227,13 +194,21 @@ def render_workflows(
 
 
 def render_dockerfile(
-    *, project_name: str, has_requirements: bool = True, python_version: str = PYTHON_VERSION
+    *,
+    project_name: str,
+    plugin_requirement: str,
+    has_requirements: bool = True,
+    python_version: str = PYTHON_VERSION,
 ) -> str:
-    """A Dockerfile that installs the project so ``kedro run`` works in its WORKDIR."""
+    """A Dockerfile that installs the project so ``kedro run`` works in its WORKDIR, and this
+    plugin (``plugin_requirement``), whose Kedro hook the pods need for ``in_memory``."""
     _check_python_version(python_version)
+    if not _REQUIREMENT.fullmatch(plugin_requirement):
+        raise ValueError(f"plugin requirement {plugin_requirement!r} is not a pip requirement")
     return _render(
         "Dockerfile.j2",
         project_name=project_name,
+        plugin_requirement=shlex.quote(plugin_requirement),
         has_requirements=has_requirements,
         python_version=python_version,
         workdir=IMAGE_WORKDIR,
