@@ -73,7 +73,9 @@ def test_kedro_env_chooses_the_environment_and_env_option_wins(
 ) -> None:
     for env, image in (("staging", "staging-image:3"), ("qa", "qa-image:4")):
         (project / "conf" / env).mkdir(exist_ok=True)
-        (project / "conf" / env / "kedro-airflow-k8s.yaml").write_text(f"run_config:\n  image: {image}\n")
+        (project / "conf" / env / "kedro-airflow-k8s.yaml").write_text(
+            f"run_config:\n  image: {image}\n"
+        )
     from_variable = kedro(
         project, "airflow-k8s", "compile", "-o", str(tmp_path), env={"KEDRO_ENV": "staging"}
     )
