@@ -1,6 +1,7 @@
-"""Projects written the way real Kedro 1.x projects are, compiled with the real CLI for every
-registered pipeline and loaded in a real Airflow 3: the Airflow graph keeps every dependency of
-Kedro's own ``Pipeline.node_dependencies`` and runs every node in exactly one task.
+"""Projects written the way real Kedro 1.x projects are, made ready with nothing but
+``kedro airflow-k8s init`` and compiled with the real CLI for every registered pipeline, then
+loaded in a real Airflow 3: the Airflow graph keeps every dependency of Kedro's own
+``Pipeline.node_dependencies`` and runs every node in exactly one task.
 
 * ``transcoding_project``: spark and pandas nodes sharing datasets through transcoding
   (``spark.SparkDatasetV2`` written, ``pandas.ParquetDataset`` read and back) and a
@@ -10,6 +11,8 @@ Kedro's own ``Pipeline.node_dependencies`` and runs every node in exactly one ta
   ``outputs=`` and ``parameters=`` mappings and nested namespaces, reading across namespaces a
   table written as ``@pandas1`` and read as ``@pandas2``; dataset factories with a catch-all;
   tags built from constants; lambda and partial nodes.
+* the bundled example and the grouping and spark test projects, with their own plugin config
+  taken away first, as a project that never had one.
 """
 
 from __future__ import annotations
@@ -24,18 +27,27 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, copy_project, kedro
+from tests.helpers import EXAMPLE, REPO, copy_project, kedro
 
 pytestmark = pytest.mark.airflow
 
+# fixture name -> (source folder, package name)
 PROJECTS = {
-    "transcoding_project": ("transcoding_demo", ("ingest", "science", "reporting")),
-    "modular_project": ("modular_demo", ("data_processing", "modelling", "reporting")),
+    "transcoding": (REPO / "tests" / "data" / "transcoding_project", "transcoding_demo"),
+    "modular": (REPO / "tests" / "data" / "modular_project", "modular_demo"),
+    "example": (EXAMPLE, "spaceflights"),
+    "grouping": (REPO / "tests" / "data" / "grouping_project", "grouping_demo"),
+    "spark": (REPO / "tests" / "data" / "spark_project", "spark_demo"),
+}
+REGISTERED = {
+    "transcoding": ("ingest", "science", "reporting", "__default__"),
+    "modular": ("data_processing", "modelling", "reporting", "__default__"),
 }
 NAMESPACES = ("active", "candidate")
 QUIET = {"KEDRO_LOGGING_CONFIG": str(REPO / "scripts" / "quiet-logging.yml")}
+PLUGIN_CONFIG = ("kedro-airflow-k8s.yaml", "kedro-airflow-k8s.yml", "airflow-k8s.yaml")
 
-# Kedro's own view of each pipeline, read in a process of its own (one project per process).
+# Kedro's own view of each registered pipeline, read in a process of its own.
 DEPENDENCIES = """
 import json, sys
 from pathlib import Path
@@ -48,7 +60,7 @@ print(json.dumps({
         node.name: sorted(parent.name for parent in parents)
         for node, parents in pipelines[name].node_dependencies.items()
     }
-    for name in sys.argv[2:]
+    for name in pipelines
 }))
 """
 
@@ -60,17 +72,33 @@ class Compiled:
     dependencies: dict[str, dict[str, list[str]]]  # pipeline -> node -> the nodes it needs
 
 
+def _without_plugin_config(project: Path) -> None:
+    for path in (project / "conf").rglob("*"):
+        if path.is_file() and path.name in PLUGIN_CONFIG:
+            path.unlink()
+
+
 def _compile(name: str, base: Path) -> Compiled:
     from airflow.dag_processing.dagbag import DagBag
 
-    package, registered = PROJECTS[name]
-    project = copy_project(REPO / "tests" / "data" / name, base, package, git=False)
-    pipelines = (*registered, "__default__")
+    source, package = PROJECTS[name]
+    project = copy_project(source, base, package, git=False)
+    _without_plugin_config(project)
+    kedro_view = subprocess.run(
+        [sys.executable, "-c", DEPENDENCIES, str(project)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    dependencies = json.loads(kedro_view.stdout.strip().splitlines()[-1])
+    init = kedro(project, "airflow-k8s", "init", "https://airflow.example.com", env=QUIET)
+    assert init.returncode == 0, init.stderr[-3000:]
     done = kedro(
         project,
         "airflow-k8s",
         "-p",
-        ",".join(pipelines),
+        ",".join(dependencies),
         "compile",
         "-o",
         str(base / "dags"),
@@ -80,14 +108,7 @@ def _compile(name: str, base: Path) -> Compiled:
     bag = DagBag(dag_folder=str(base / "dags"))
     assert bag.import_errors == {}
     dags = {_pipeline_of(dag): dag for dag in bag.dags.values()}
-    kedro_view = subprocess.run(
-        [sys.executable, "-c", DEPENDENCIES, str(project), *pipelines],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    return Compiled(name, dags, json.loads(kedro_view.stdout.strip().splitlines()[-1]))
+    return Compiled(name, dags, dependencies)
 
 
 def _pipeline_of(dag: Any) -> str:
@@ -97,15 +118,30 @@ def _pipeline_of(dag: Any) -> str:
 
 @pytest.fixture(scope="module")
 def transcoding(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
-    return _compile("transcoding_project", tmp_path_factory.mktemp("transcoding"))
+    return _compile("transcoding", tmp_path_factory.mktemp("transcoding"))
 
 
 @pytest.fixture(scope="module")
 def modular(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
-    return _compile("modular_project", tmp_path_factory.mktemp("modular"))
+    return _compile("modular", tmp_path_factory.mktemp("modular"))
 
 
-BOTH = pytest.mark.parametrize("project", ["transcoding", "modular"])
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    return _compile("example", tmp_path_factory.mktemp("example"))
+
+
+@pytest.fixture(scope="module")
+def grouping(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    return _compile("grouping", tmp_path_factory.mktemp("grouping"))
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    return _compile("spark", tmp_path_factory.mktemp("spark"))
+
+
+EVERY = pytest.mark.parametrize("project", sorted(PROJECTS))
 
 
 def nodes_of(task: Any) -> list[str]:
@@ -131,16 +167,17 @@ def assert_keeps_kedro_graph(dag: Any, dependencies: Mapping[str, list[str]]) ->
             assert source == task.task_id or source in above, (parent, node)
 
 
-@BOTH
+@EVERY
 def test_every_registered_pipeline_compiles_to_a_dag(
     project: str, request: pytest.FixtureRequest
 ) -> None:
     compiled: Compiled = request.getfixturevalue(project)
-    _, registered = PROJECTS[compiled.name]
-    assert sorted(compiled.dags) == sorted((*registered, "__default__"))
+    assert sorted(compiled.dags) == sorted(compiled.dependencies)
+    if compiled.name in REGISTERED:
+        assert sorted(compiled.dags) == sorted(REGISTERED[compiled.name])
 
 
-@BOTH
+@EVERY
 def test_each_airflow_graph_keeps_every_kedro_dependency(
     project: str, request: pytest.FixtureRequest
 ) -> None:
