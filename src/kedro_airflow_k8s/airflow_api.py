@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kedro_airflow_k8s import __version__
+from kedro_airflow_k8s.config.models import airflow_base_url
 from kedro_airflow_k8s.errors import PluginError, RemoteError, TimedOut
 
 if TYPE_CHECKING:
@@ -153,17 +154,10 @@ class ClientSettings:
 
 
 def _normalize_host(host: str) -> str:
-    url = host.strip().rstrip("/")
-    url = url[: -len("/api/v2")] if url.endswith("/api/v2") else url
-    match = re.match(r"^https?://([^/\s?#]+)", url)
-    if match is None:
-        raise PluginError(f"Airflow URL {host!r}: it must start with http:// or https://")
-    if "@" in match.group(1):  # never echo it: it holds credentials
-        raise PluginError(
-            f"the Airflow URL must not hold credentials: set {TOKEN_ENV}, or {USERNAME_ENV} "
-            f"and {PASSWORD_ENV}"
-        )
-    return url
+    try:
+        return airflow_base_url(host)
+    except ValueError as exc:
+        raise PluginError(f"Airflow URL: {exc}") from exc
 
 
 def _verify_from_env(env: Mapping[str, str]) -> bool | str:

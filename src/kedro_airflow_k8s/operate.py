@@ -6,7 +6,6 @@ the ``echo`` callable it is given, so the CLI stays a thin shell and tests can c
 
 from __future__ import annotations
 
-import secrets
 import time
 import webbrowser
 from collections.abc import Callable, Mapping
@@ -14,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from kedro_airflow_k8s import dag_tags
+from kedro_airflow_k8s.dag_tags import new_build_tag as new_build_tag
 from kedro_airflow_k8s.errors import PluginError, RunFailed, TimedOut
-from kedro_airflow_k8s.render.dag import GENERATED_TAG
 
 FINAL_STATES = frozenset({"success", "failed"})
 FAILED_TASK_STATES = frozenset({"failed", "upstream_failed"})
-BUILD_TAG = "kedro_airflow_k8s_build"
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,6 @@ class PipelineRow:
     paused: bool
     last_run: str
     commit: str
-
-
-def new_build_tag() -> str:
-    """A DAG tag unique to one build, so run-once can tell this version from earlier ones."""
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    return f"{BUILD_TAG}:{stamp}-{secrets.token_hex(4)}"
 
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -68,26 +61,22 @@ def open_ui(host: str, dag_id: str | None, echo: Callable[[str], None]) -> str:
     return url
 
 
-def _tag_value(tags: tuple[str, ...] | list[str], prefix: str) -> str:
-    for tag in tags:
-        if tag.startswith(prefix):
-            return tag[len(prefix) :]
-    return "-"
-
-
 def pipeline_rows(api: Any) -> list[PipelineRow]:
     """Every DAG made by the plugin, with the facts its tags and last run give."""
     rows = []
-    for dag in api.list_dags(tag_prefix=GENERATED_TAG):
+    for dag in api.list_dags(tag_prefix=f"{dag_tags.GENERATED}:"):
+        origin = dag_tags.origin(dag.tags)
+        if origin is None:
+            continue
         last = api.last_run(dag.dag_id)
         rows.append(
             PipelineRow(
                 dag_id=dag.dag_id,
-                pipeline=_tag_value(dag.tags, "kedro_pipeline:"),
-                env=_tag_value(dag.tags, "kedro_env:"),
+                pipeline=origin.pipeline or "-",
+                env=origin.env or "-",
                 paused=bool(dag.is_paused),
-                last_run=last.state if last is not None else "-",
-                commit=_tag_value(dag.tags, "commit_sha:")[:12],
+                last_run=(last.state or "-") if last is not None else "-",
+                commit=(origin.commit or "-")[:12],
             )
         )
     return sorted(rows, key=lambda r: r.dag_id)

@@ -76,10 +76,14 @@ def test_verify_off_wins_over_a_ca_bundle(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "given", [HOST, HOST + "/", HOST + "/api/v2", HOST + "/api/v2/", "  " + HOST + "  "]
+    "given",
+    [HOST, HOST + "/", HOST + "/api/v2", HOST + "/api/v2/", HOST + "/api/v1", "  " + HOST + " "],
 )
-def test_host_is_normalised(given: str) -> None:
+def test_host_is_normalised_as_the_config_model_does(given: str) -> None:
+    from kedro_airflow_k8s.config.models import PluginConfig
+
     assert ClientSettings(given).host == HOST
+    assert PluginConfig(host=given).host == HOST  # one rule: ui, run-once and list agree
 
 
 def test_host_keeps_a_path_prefix() -> None:
@@ -88,15 +92,25 @@ def test_host_keeps_a_path_prefix() -> None:
 
 @pytest.mark.parametrize("given", ["airflow:8080", "ftp://x", "", "http://"])
 def test_host_needs_http_or_https(given: str) -> None:
-    with pytest.raises(PluginError, match="it must start with http:// or https://"):
-        ClientSettings(given)
-
-
-def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
     with pytest.raises(PluginError) as info:
-        ClientSettings(f"https://admin:{PASSWORD}@airflow.example.com")
-    assert PASSWORD not in str(info.value)
-    assert info.value.message.startswith("the Airflow URL must not hold credentials")
+        ClientSettings(given)
+    assert info.value.message == f"Airflow URL: {given!r} is not an http:// or https:// URL"
+
+
+@pytest.mark.parametrize(
+    "given", [f"https://admin:{PASSWORD}@airflow.example.com", f"ftp://u:{PASSWORD}@x/"]
+)
+def test_credentials_in_the_url_are_refused_without_echoing_them(given: str) -> None:
+    with pytest.raises(PluginError) as info:
+        ClientSettings(given)
+    error: BaseException | None = info.value
+    while error is not None:  # nor in its cause
+        assert PASSWORD not in str(error)
+        error = error.__cause__
+    assert info.value.message == (
+        "Airflow URL: the Airflow URL must not hold credentials: set AIRFLOW_API_TOKEN, or "
+        "AIRFLOW_USERNAME and AIRFLOW_PASSWORD"
+    )
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from kedro_airflow_k8s import __version__
+from kedro_airflow_k8s import __version__, dag_tags
 from kedro_airflow_k8s.config.models import ResourceProfile, RunConfig, parse_pod_template
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings
@@ -26,8 +26,6 @@ from kedro_airflow_k8s.render.literals import to_literal
 from kedro_airflow_k8s.render.spark import SparkArtifactUrls, default_project_home, spark_spec
 
 DEFAULT_START_DATE = "20240101"
-GENERATED_TAG = "generated_with_kedro_airflow_k8s"
-_TAG_MAX = 100  # Airflow rejects longer DAG tags
 _DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 FINAL_TASK_ID = "pipeline_complete"
@@ -76,10 +74,6 @@ def resolve_image(run_config: RunConfig, image: str | None) -> str:
             "pass --image"
         )
     return chosen
-
-
-def _tag(text: str) -> str:
-    return text if len(text) <= _TAG_MAX else text[: _TAG_MAX - 7] + "_" + short_hash(text)
 
 
 def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
@@ -268,12 +262,14 @@ def build_spec(
                 "retry_delay_seconds": run_config.retry_delay,
             },
             "tags": [
-                _tag(f"{GENERATED_TAG}:{__version__}"),
-                _tag(f"commit_sha:{commit}"),
-                _tag(f"experiment_name:{experiment}"),
-                _tag(f"kedro_pipeline:{context.pipeline}"),
-                _tag(f"kedro_env:{context.env}"),
-                *(_tag(tag) for tag in extra_tags),
+                *dag_tags.generated_tags(
+                    version=__version__,
+                    commit=commit,
+                    experiment=experiment,
+                    pipeline=context.pipeline,
+                    env=context.env,
+                ),
+                *(dag_tags.fit(tag) for tag in extra_tags),
             ],
         },
         "pod": {
