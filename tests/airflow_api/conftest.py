@@ -1,8 +1,8 @@
 """Fixtures for the Airflow API client tests: a fault-injecting stand-in on loopback.
 
 ``stand_in`` is a started :class:`FaultyAirflowStandIn` (stopped at teardown); ``make_api(**s)``
-builds an :class:`AirflowApi` for it with the stand-in's user and password and small timeouts and
-backoff (overridable), and closes it at teardown.
+connects to it (``connect``) with the stand-in's user and password and small timeouts and
+backoff (overridable; ``deadline=`` gives a time limit), and closes it at teardown.
 """
 
 from __future__ import annotations
@@ -13,11 +13,17 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
+from kedro_airflow_k8s.airflow_api import ClientSettings, RestApi, connect
 
 from .fake_server import FaultyAirflowStandIn
 
-FAST: dict[str, Any] = {"timeout": 2.0, "retries": 3, "backoff": 0.01, "backoff_max": 0.05}
+FAST: dict[str, Any] = {
+    "connect_timeout": 2.0,
+    "read_timeout": 2.0,
+    "retries": 3,
+    "backoff": 0.01,
+    "backoff_max": 0.05,
+}
 
 
 @pytest.fixture
@@ -30,10 +36,11 @@ def stand_in() -> Iterator[FaultyAirflowStandIn]:
 
 
 @pytest.fixture
-def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., AirflowApi]]:
-    made: list[AirflowApi] = []
+def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., RestApi]]:
+    made: list[RestApi] = []
 
-    def make(**settings: Any) -> AirflowApi:
+    def make(**settings: Any) -> RestApi:
+        deadline = settings.pop("deadline", None)
         options: dict[str, Any] = {
             "host": stand_in.url,
             "username": stand_in.username,
@@ -41,7 +48,7 @@ def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., AirflowAp
             **FAST,
             **settings,
         }
-        api = AirflowApi(ClientSettings(**options))
+        api = connect(ClientSettings(**options), deadline)
         made.append(api)
         return api
 
@@ -51,7 +58,7 @@ def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., AirflowAp
 
 
 @pytest.fixture
-def api(make_api: Callable[..., AirflowApi]) -> AirflowApi:
+def api(make_api: Callable[..., RestApi]) -> RestApi:
     return make_api()
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
+from kedro_airflow_k8s.airflow_api import AirflowV2, ClientSettings, ServerInfo, Transport
 from kedro_airflow_k8s.errors import PluginError
 
 HOST = "https://airflow.example.com"
@@ -31,7 +31,8 @@ def test_no_credentials_means_no_auth() -> None:
     settings = ClientSettings.from_env(HOST, {})
     assert settings.auth == "none"
     assert settings.verify is True
-    assert (settings.timeout, settings.retries, settings.backoff) == (30.0, 5, 0.5)
+    assert (settings.connect_timeout, settings.read_timeout) == (10.0, 30.0)
+    assert (settings.retries, settings.backoff, settings.backoff_max) == (5, 0.5, 10.0)
 
 
 def test_user_without_password_is_refused() -> None:
@@ -114,19 +115,31 @@ def test_credentials_in_the_url_are_refused_without_echoing_them(given: str) -> 
 
 
 @pytest.mark.parametrize(
-    "options", [{"timeout": 0}, {"retries": -1}, {"backoff": -0.1}, {"backoff_max": -1}]
+    "options",
+    [
+        {"connect_timeout": 0},
+        {"read_timeout": -1},
+        {"retries": -1},
+        {"backoff": -0.1},
+        {"backoff_max": -1},
+    ],
 )
 def test_bad_numbers_are_refused(options: dict[str, float]) -> None:
-    with pytest.raises(PluginError, match="timeout must be > 0"):
+    with pytest.raises(PluginError, match="timeouts must be > 0"):
         ClientSettings(HOST, **options)  # type: ignore[arg-type]
+
+
+def test_numbers_from_the_caller() -> None:
+    settings = ClientSettings.from_env(HOST, {}, read_timeout=3, retries=0)
+    assert (settings.read_timeout, settings.retries) == (3, 0)
 
 
 def test_repr_shows_no_secret() -> None:
     settings = ClientSettings(HOST, token=TOKEN, username="u", password=PASSWORD)
-    for text in (repr(settings), str(settings), repr(AirflowApi(settings))):
+    transport = Transport(settings)
+    api = AirflowV2(transport, ServerInfo("3.3.2", "v2"))
+    for text in (repr(settings), str(settings), repr(transport), repr(api)):
         assert TOKEN not in text
         assert PASSWORD not in text
     assert "airflow.example.com" in repr(settings)
-    assert repr(AirflowApi(settings)) == (
-        "AirflowApi(host='https://airflow.example.com', auth='password')"
-    )
+    assert repr(api) == "AirflowV2(host='https://airflow.example.com', auth='password')"
