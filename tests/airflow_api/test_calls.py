@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
 import pytest
 
-from kedro_airflow_k8s.airflow_api import AirflowV2, DagInfo, RestApi
+from kedro_airflow_k8s.airflow_api import AirflowV1, AirflowV2, DagInfo, RestApi
 
 from .fake_server import FaultyAirflowStandIn
 
@@ -314,3 +315,56 @@ def test_loopback_is_never_sent_to_a_proxy(
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     stand_in.add_dag("a")
     assert make_api(retries=0).get_dag("a") is not None
+
+
+# --- Airflow 2.10: REST API v1 ---
+
+
+@pytest.fixture
+def v1(make_api: Make) -> Iterator[tuple[FaultyAirflowStandIn, RestApi]]:
+    server = FaultyAirflowStandIn(api="v1").start()
+    try:
+        yield server, make_api(host=server.url)
+    finally:
+        server.stop()
+
+
+def test_v1_sends_basic_auth_and_no_token_request(v1: tuple[FaultyAirflowStandIn, RestApi]) -> None:
+    server, api = v1
+    server.add_dag("a", ["t"], paused=True)
+    assert isinstance(api, AirflowV1)
+    dag = api.get_dag("a")
+    assert dag is not None and (dag.tags, dag.is_paused, dag.bundle_name) == (("t",), True, None)
+    (sent,) = server.calls("GET", "^/api/v1/dags/a$")
+    basic = base64.b64encode(f"admin:{server.password}".encode()).decode()
+    assert sent.headers["authorization"] == f"Basic {basic}"
+    assert server.calls("POST", "token") == []
+
+
+def test_v1_trigger_follow_and_logs(v1: tuple[FaultyAirflowStandIn, RestApi]) -> None:
+    server, api = v1
+    server.add_dag("a")
+    api.unpause("a")
+    assert server.dags["a"].is_paused is False
+    run_id = api.trigger("a", {"kedro": {"x": 1}})
+    (post,) = server.calls("POST", "dagRuns$")
+    assert post.body == {"dag_run_id": run_id, "conf": {"kedro": {"x": 1}}}  # no logical_date
+    assert api.dag_run("a", run_id).state == "queued"
+    assert api.last_run("a") == api.dag_run("a", run_id)
+    server.add_task("a", run_id, "t", "failed")
+    server.set_log("a", run_id, "t", 1, "*** Found local files\nline 1\nValueError: boom")
+    assert [t.task_id for t in api.task_instances("a", run_id)] == ["t"]
+    assert api.task_log_tail("a", run_id, "t", 1, lines=2) == "line 1\nValueError: boom"
+    assert server.calls("GET", "/logs/1$")[0].headers["accept"] == "text/plain"
+
+
+def test_v1_lists_active_dags_and_import_errors(v1: tuple[FaultyAirflowStandIn, RestApi]) -> None:
+    server, api = v1
+    server.add_dag("live")
+    server.add_dag("gone", is_stale=True)
+    assert [d.dag_id for d in api.list_dags()] == ["live"]
+    assert server.calls("GET", "^/api/v1/dags$")[0].query["only_active"] == ["true"]
+    server.add_import_error("/opt/airflow/dags/x.py", "boom")
+    errors = api.import_errors("x.py")
+    assert [e.filename for e in errors] == ["/opt/airflow/dags/x.py"]
+    assert "filename_pattern" not in server.calls("GET", "importErrors")[0].query
