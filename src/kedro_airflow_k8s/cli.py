@@ -85,8 +85,9 @@ def commands() -> None:
     show_default=True,
     envvar=TIMEOUT_ENV,
     show_envvar=True,
-    help="Seconds the command may spend waiting on Airflow and the DAG storage in all "
-    "(run-once's --parse-timeout and --wait-for-completion are limits of their own).",
+    help="Seconds the command may spend waiting on Airflow and the DAG storage in all. "
+    "run-once's --parse-timeout and --wait-for-completion are limits of their own; during them "
+    "Airflow may stay unreachable for up to this long.",
 )
 @click.pass_context
 def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> None:
