@@ -1,6 +1,7 @@
 """Fixtures for the Airflow API client tests: a fault-injecting stand-in on loopback.
 
-``stand_in`` is a started :class:`FaultyAirflowStandIn` (stopped at teardown); ``make_api(**s)``
+``stand_in`` is a started :class:`FaultyAirflowStandIn` (stopped at teardown), ``make_stand_in``
+starts others; ``make_api(**s)``
 connects to it (``connect``) with the stand-in's user and password and small timeouts and
 backoff (overridable; ``deadline=`` gives a time limit), and closes it at teardown.
 """
@@ -32,6 +33,22 @@ def stand_in() -> Iterator[FaultyAirflowStandIn]:
     try:
         yield server
     finally:
+        server.stop()
+
+
+@pytest.fixture
+def make_stand_in() -> Iterator[Callable[..., FaultyAirflowStandIn]]:
+    """``make_stand_in(**options)``: another started stand-in (``api="v1"``, ``version=...``),
+    stopped at teardown."""
+    started: list[FaultyAirflowStandIn] = []
+
+    def make(**options: Any) -> FaultyAirflowStandIn:
+        server = FaultyAirflowStandIn(**options).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
         server.stop()
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
@@ -306,27 +307,13 @@ def test_request_parse(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
     assert not api.request_parse("unknown-token")
 
 
-def test_loopback_is_never_sent_to_a_proxy(
-    stand_in: FaultyAirflowStandIn, make_api: Make, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
-    stand_in.add_dag("a")
-    assert make_api(retries=0).get_dag("a") is not None
-
-
 # --- Airflow 2.10: REST API v1 ---
 
 
 @pytest.fixture
-def v1(make_api: Make) -> Iterator[tuple[FaultyAirflowStandIn, RestApi]]:
-    server = FaultyAirflowStandIn(api="v1").start()
-    try:
-        yield server, make_api(host=server.url)
-    finally:
-        server.stop()
+def v1(make_api: Make, make_stand_in: Any) -> tuple[FaultyAirflowStandIn, RestApi]:
+    server = make_stand_in(api="v1")
+    return server, make_api(host=server.url)
 
 
 def test_v1_sends_basic_auth_and_no_token_request(v1: tuple[FaultyAirflowStandIn, RestApi]) -> None:

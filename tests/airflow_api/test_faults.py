@@ -493,26 +493,20 @@ def test_trigger_conflict_on_the_first_attempt(
 # --- which Airflow ---
 
 
-def test_airflow_2_10_gets_the_v1_api(make_api: Make) -> None:
-    server = FaultyAirflowStandIn(api="v1").start()
-    try:
-        api = make_api(host=server.url)
-        assert isinstance(api, AirflowV1)
-        assert (api.server.version, api.server.api) == ("2.10.5", "v1")
-    finally:
-        server.stop()
+def test_airflow_2_10_gets_the_v1_api(make_api: Make, make_stand_in: Any) -> None:
+    server = make_stand_in(api="v1")
+    api = make_api(host=server.url)
+    assert isinstance(api, AirflowV1)
+    assert (api.server.version, api.server.api) == ("2.10.5", "v1")
 
 
 @pytest.mark.parametrize("version", ["2.9.3", "1.10.15"])
-def test_an_older_airflow_is_refused(make_api: Make, version: str) -> None:
-    server = FaultyAirflowStandIn(api="v1", version=version).start()
-    try:
-        assert message_of(lambda: make_api(host=server.url)) == (
-            f"Airflow at {server.url} is version {version}: this plugin drives Airflow 2.10 "
-            "(REST API v1) and 3.x (REST API v2); upgrade Airflow"
-        )
-    finally:
-        server.stop()
+def test_an_older_airflow_is_refused(make_api: Make, make_stand_in: Any, version: str) -> None:
+    server = make_stand_in(api="v1", version=version)
+    assert message_of(lambda: make_api(host=server.url)) == (
+        f"Airflow at {server.url} is version {version}: this plugin drives Airflow 2.10 "
+        "(REST API v1) and 3.x (REST API v2); upgrade Airflow"
+    )
 
 
 def test_no_airflow_api_at_the_url(stand_in: FaultyAirflowStandIn, make_api: Make) -> None:

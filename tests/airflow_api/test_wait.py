@@ -199,14 +199,11 @@ def test_a_chained_import_error_is_reported_by_its_first_cause(
 
 
 @pytest.fixture
-def airflow_3_0(make_api: Any) -> Any:
+def airflow_3_0(make_api: Any, make_stand_in: Any) -> Any:
     """A stand-in that answers like Airflow 3.0: it ignores ``bundle_name`` on the DAG list and
     ``filename_pattern`` on import errors (both filters work from 3.1.8)."""
-    server = FaultyAirflowStandIn(version="3.0.6", ignores_filters=True).start()
-    try:
-        yield server, make_api(host=server.url)
-    finally:
-        server.stop()
+    server = make_stand_in(version="3.0.6", ignores_filters=True)
+    return server, make_api(host=server.url)
 
 
 def test_the_token_donor_is_looked_for_past_the_first_page(airflow_3_0: Any) -> None:
@@ -256,12 +253,9 @@ def test_an_error_of_another_file_with_the_same_name_part_is_ignored(airflow_3_0
 
 
 @pytest.fixture
-def airflow_2(make_api: Any) -> Any:
-    server = FaultyAirflowStandIn(api="v1").start()
-    try:
-        yield server, make_api(host=server.url)
-    finally:
-        server.stop()
+def airflow_2(make_api: Any, make_stand_in: Any) -> Any:
+    server = make_stand_in(api="v1")
+    return server, make_api(host=server.url)
 
 
 def test_airflow_2_parses_a_changed_dag_through_its_own_token(airflow_2: Any) -> None:

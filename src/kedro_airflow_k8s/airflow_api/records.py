@@ -88,8 +88,8 @@ def read(transport: Transport, reply: Reply, shape: type[T]) -> T:
     """The answer's JSON, checked against ``shape`` (a :mod:`.wire` TypedDict)."""
     try:
         data = reply.json()
-    except ValueError:
-        raise transport.error(messages.not_json(transport.host, reply)) from None
+    except ValueError as exc:  # its text quotes no more than one byte of the body
+        raise transport.error(messages.not_json(transport.host, reply)) from exc
     try:
         checked: T = _adapter(shape).validate_python(data, strict=True)
     except ValidationError as exc:

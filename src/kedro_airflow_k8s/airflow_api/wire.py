@@ -137,13 +137,7 @@ class DagRunCollectionV1(TypedDict):
     total_entries: int
 
 
-class TaskInstanceV1(TypedDict):
-    task_id: str
-    state: str | None
-    try_number: int
-    map_index: int
-    start_date: str | None
-    end_date: str | None
+TaskInstanceV1 = TaskInstanceV2  # the same fields in both versions
 
 
 class TaskInstanceCollectionV1(TypedDict):

@@ -74,8 +74,8 @@ def wait_for_dag(
                 if parsed:
                     next_parse = clock() + reparse_interval
             sleep(max(0.0, min(poll_interval, limit.remaining())))
-    except WaitOver:
-        raise TimedOut(waiter.timeout_message(dag, timeout)) from None
+    except WaitOver as over:
+        raise TimedOut(waiter.timeout_message(dag, timeout)) from over
 
 
 def _first(patience: Patience, call: Callable[[], datetime | None]) -> datetime | None:

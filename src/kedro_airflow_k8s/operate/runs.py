@@ -127,11 +127,11 @@ def follow_run(
                 if limit.expired():
                     raise WaitOver
             sleep(min(poll_seconds, limit.remaining()))
-    except WaitOver:
+    except WaitOver as over:
         raise TimedOut(
             f"run {trigger.run_id} of {trigger.dag_id} is still {state} after {minutes:g} "
             f"minutes; it goes on in Airflow: {trigger.url}"
-        ) from None
+        ) from over
     if state == "success":
         echo(f"Run {trigger.run_id} of {trigger.dag_id} succeeded.")
         return state
