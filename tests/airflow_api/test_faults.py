@@ -518,6 +518,14 @@ def test_no_airflow_api_at_the_url(stand_in: FaultyAirflowStandIn, make_api: Mak
     )
 
 
+def test_a_redirect_of_the_version_is_named(stand_in: FaultyAirflowStandIn, make_api: Make) -> None:
+    stand_in.fail("^/api/v2/version$", 301, headers={"Location": "https://airflow.example.com/"})
+    assert message_of(make_api) == (
+        f"Airflow at {stand_in.url} redirects to https://airflow.example.com/ "
+        "(301 Moved Permanently): use that URL"
+    )
+
+
 def test_a_version_answer_that_is_not_json(stand_in: FaultyAirflowStandIn, make_api: Make) -> None:
     stand_in.fail("^/api/v2/version$", 200, body=b"<html>the UI</html>")
     assert message_of(make_api).startswith(

@@ -65,6 +65,8 @@ def detect(transport: Transport) -> ServerInfo:
     ``/api/v1/version`` says a 2.10 or later; v2 as well when the v2 path asks for credentials."""
     what = "read the Airflow version"
     v2 = transport.probe("/api/v2/version", what)
+    if 300 <= v2.status < 400:  # http:// to https://, a moved host: say where to
+        raise transport.http_error(what, v2, None)
     if v2.status == 200:
         return ServerInfo(read(transport, v2, Version)["version"], "v2")
     v1 = transport.probe("/api/v1/version", what)
