@@ -9,12 +9,15 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, TIMEOUT_ENV, Deadline
 from kedro_airflow_k8s.errors import PluginError
+
+if TYPE_CHECKING:
+    from kedro_airflow_k8s.airflow_api import RestApi
 
 DEFAULT_PIPELINE = "__default__"
 
@@ -87,8 +90,9 @@ def commands() -> None:
     show_default=True,
     envvar=TIMEOUT_ENV,
     show_envvar=True,
-    help="Seconds the command may spend waiting on Airflow and the DAG storage in all "
-    "(run-once's --parse-timeout and --wait-for-completion are limits of their own).",
+    help="Seconds the command may spend waiting on Airflow and the DAG storage in all. "
+    "run-once's --parse-timeout and --wait-for-completion are limits of their own; during them "
+    "Airflow may stay unreachable for up to this long.",
 )
 @click.pass_context
 def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> None:
@@ -286,7 +290,6 @@ def run_once(
 ) -> None:
     """Upload the DAG unscheduled, have Airflow parse it, trigger one run and maybe follow it."""
     from kedro_airflow_k8s import operate, ship, stages
-    from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
 
     started = time.monotonic()
     pipeline = _one_pipeline(obj, "run-once")
@@ -294,33 +297,49 @@ def run_once(
     conf = operate.parse_params(params)
     loaded = _load(obj)
     destination = _destination(loaded, output)
-    api = AirflowApi(ClientSettings.from_env(_host(loaded)))
-    api.version()  # reachable, authorised and Airflow 3, before anything is shipped
-    build_tag = operate.new_build_tag()
-    compiled = stages.compile_pipeline(
-        loaded,
-        pipeline,
-        image=image,
-        dag_id=dag_name,
-        schedule=None,
-        extra_tags=(build_tag,),
-        with_external_dependencies=False,
-    )
-    _echo_artifacts(stages.ship_artifacts(compiled))
-    click.echo(ship.upload_text(destination, compiled.file_name, compiled.source))
-    _warn(compiled)
-    trigger = operate.start_run(
-        api,
-        dag_id=compiled.dag_id,
-        build_tag=build_tag,
-        file_name=compiled.file_name,
-        conf=conf,
-        parse_timeout=parse_timeout,
-        echo=click.echo,
-    )
-    click.echo(f"Run queued {time.monotonic() - started:.1f} s after the command started.")
-    if wait_minutes is not None:
-        operate.follow_run(api, trigger, minutes=wait_minutes, echo=click.echo)
+    deadline = obj.deadline()
+    with _connect(loaded, deadline) as api:  # reachable, authorised, known: before shipping
+        build_tag = operate.new_build_tag()
+        compiled = stages.compile_pipeline(
+            loaded,
+            pipeline,
+            image=image,
+            dag_id=dag_name,
+            schedule=None,
+            extra_tags=(build_tag,),
+            with_external_dependencies=False,
+        )
+        _echo_artifacts(stages.ship_artifacts(compiled))
+        click.echo(ship.upload_text(destination, compiled.file_name, compiled.source))
+        _warn(compiled)
+        trigger = operate.start_run(
+            api,
+            dag_id=compiled.dag_id,
+            build_tag=build_tag,
+            file_name=compiled.file_name,
+            conf=conf,
+            parse_timeout=parse_timeout,
+            echo=click.echo,
+            deadline=deadline,
+        )
+        click.echo(f"Run queued {time.monotonic() - started:.1f} s after the command started.")
+        if wait_minutes is not None:
+            operate.follow_run(
+                api, trigger, minutes=wait_minutes, echo=click.echo, allowance=obj.timeout
+            )
+
+
+def _connect(loaded: Any, deadline: Deadline) -> RestApi:
+    """The Airflow API of the configured host, checked to accept the credentials (close it)."""
+    from kedro_airflow_k8s.airflow_api import ClientSettings, connect
+
+    api = connect(ClientSettings.from_env(_host(loaded)), deadline)
+    try:
+        api.check_access()
+    except BaseException:
+        api.close()
+        raise
+    return api
 
 
 @airflow_k8s.command(name="list-pipelines")
@@ -328,11 +347,11 @@ def run_once(
 def list_pipelines(obj: CliContext) -> None:
     """List the DAGs in Airflow that this plugin generated."""
     from kedro_airflow_k8s import operate
-    from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
 
     loaded = _load(obj, with_pipelines=False)
-    api = AirflowApi(ClientSettings.from_env(_host(loaded)))
-    click.echo(operate.format_rows(operate.pipeline_rows(api)))
+    with _connect(loaded, obj.deadline()) as api:
+        rows = operate.pipeline_rows(api)
+    click.echo(operate.format_rows(rows))
 
 
 @airflow_k8s.command()

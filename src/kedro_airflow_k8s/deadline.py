@@ -3,7 +3,8 @@
 The user sets it with the group's ``--timeout SECONDS`` option or ``KEDRO_AIRFLOW_K8S_TIMEOUT``;
 every request, retry, ``Retry-After`` pause and storage write takes at most what is left of it.
 The explicit waits of ``run-once`` (``--parse-timeout``, ``--wait-for-completion``) are limits
-of their own.
+of their own; inside them the time limit is how long Airflow may stay unreachable
+(:mod:`kedro_airflow_k8s.operate.patience`).
 """
 
 from __future__ import annotations

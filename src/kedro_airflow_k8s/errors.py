@@ -7,7 +7,8 @@ one-line message (``Error: ...``) and exits with the class's code, with no trace
 0    success
 1    the pipeline ran and failed (``run-once --wait-for-completion``): :class:`RunFailed`
 2    the command line is wrong (an unknown option, a bad option value): click's own code
-3    a wait ran out of time (a deadline, ``--wait-for-completion``): :class:`TimedOut`
+3    a wait ran out of time (``--timeout``, ``--parse-timeout``, ``--wait-for-completion``):
+     :class:`TimedOut`
 4    the project, its pipelines or ``kedro-airflow-k8s.yaml`` cannot be used: :class:`PluginError`,
      :class:`ConfigError`, :class:`PlanError`
 5    Airflow or the storage failed or refused (unreachable, authentication, an unexpected
@@ -30,7 +31,10 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (0, "success"),
     (EXIT_RUN_FAILED, "the pipeline ran and failed (`run-once --wait-for-completion`)"),
     (EXIT_USAGE, "the command line is wrong: an unknown option or a bad option value"),
-    (EXIT_TIMEOUT, "a wait ran out of time (`--wait-for-completion`, `--parse-timeout`)"),
+    (
+        EXIT_TIMEOUT,
+        "a wait ran out of time (`--timeout`, `--parse-timeout`, `--wait-for-completion`)",
+    ),
     (EXIT_INPUT, "the project, its pipelines or `kedro-airflow-k8s.yaml` cannot be used as is"),
     (
         EXIT_REMOTE,

@@ -1,8 +1,9 @@
 """Fixtures for the Airflow API client tests: a fault-injecting stand-in on loopback.
 
-``stand_in`` is a started :class:`FaultyAirflowStandIn` (stopped at teardown); ``make_api(**s)``
-builds an :class:`AirflowApi` for it with the stand-in's user and password and small timeouts and
-backoff (overridable), and closes it at teardown.
+``stand_in`` is a started :class:`FaultyAirflowStandIn` (stopped at teardown), ``make_stand_in``
+starts others; ``make_api(**s)``
+connects to it (``connect``) with the stand-in's user and password and small timeouts and
+backoff (overridable; ``deadline=`` gives a time limit), and closes it at teardown.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
+from kedro_airflow_k8s.airflow_api import ClientSettings, RestApi, connect
 
 from .fake_server import FaultyAirflowStandIn
 
-FAST: dict[str, Any] = {"timeout": 2.0, "retries": 3, "backoff": 0.01, "backoff_max": 0.05}
+FAST: dict[str, Any] = {
+    "connect_timeout": 2.0,
+    "read_timeout": 2.0,
+    "retries": 3,
+    "backoff": 0.01,
+    "backoff_max": 0.05,
+}
 
 
 @pytest.fixture
@@ -30,10 +37,27 @@ def stand_in() -> Iterator[FaultyAirflowStandIn]:
 
 
 @pytest.fixture
-def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., AirflowApi]]:
-    made: list[AirflowApi] = []
+def make_stand_in() -> Iterator[Callable[..., FaultyAirflowStandIn]]:
+    """``make_stand_in(**options)``: another started stand-in (``api="v1"``, ``version=...``),
+    stopped at teardown."""
+    started: list[FaultyAirflowStandIn] = []
 
-    def make(**settings: Any) -> AirflowApi:
+    def make(**options: Any) -> FaultyAirflowStandIn:
+        server = FaultyAirflowStandIn(**options).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., RestApi]]:
+    made: list[RestApi] = []
+
+    def make(**settings: Any) -> RestApi:
+        deadline = settings.pop("deadline", None)
         options: dict[str, Any] = {
             "host": stand_in.url,
             "username": stand_in.username,
@@ -41,7 +65,7 @@ def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., AirflowAp
             **FAST,
             **settings,
         }
-        api = AirflowApi(ClientSettings(**options))
+        api = connect(ClientSettings(**options), deadline)
         made.append(api)
         return api
 
@@ -51,7 +75,7 @@ def make_api(stand_in: FaultyAirflowStandIn) -> Iterator[Callable[..., AirflowAp
 
 
 @pytest.fixture
-def api(make_api: Callable[..., AirflowApi]) -> AirflowApi:
+def api(make_api: Callable[..., RestApi]) -> RestApi:
     return make_api()
 
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.airflow_api import AirflowApi, DagInfo
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.airflow_api import AirflowV1, AirflowV2, DagInfo, RestApi
 
 from .fake_server import FaultyAirflowStandIn
 
-Make = Callable[..., AirflowApi]
+AirflowApi = RestApi
+Make = Callable[..., RestApi]
 
 
 def test_version_and_login_once(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
-    assert api.version() == "3.3.2"
+    assert isinstance(api, AirflowV2)
+    assert (api.server.version, api.server.api) == ("3.3.2", "v2")
+    assert stand_in.calls("POST", "^/auth/token$") == []  # not before it is needed
     stand_in.add_dag("a")
     api.get_dag("a")
     api.get_dag("a")
@@ -86,6 +90,16 @@ def test_get_dag(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
     assert api.get_dag("missing") is None
 
 
+def test_iter_dags_reads_pages_only_as_far_as_needed(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    for index in range(250):
+        stand_in.add_dag(f"dag_{index:03d}")
+    dags = api.iter_dags()
+    assert [next(dags).dag_id for _ in range(101)][-1] == "dag_100"
+    assert len(stand_in.calls("GET", "^/api/v2/dags$")) == 2
+
+
 def test_list_dags_reads_every_page(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
     for index in range(250):
         tags = ["kedro-airflow-k8s:pipeline"] if index % 2 else ["other"]
@@ -125,7 +139,7 @@ def test_list_dags_of_one_bundle(stand_in: FaultyAirflowStandIn, api: AirflowApi
 def test_unpause(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
     stand_in.add_dag("a", paused=True)
     api.unpause("a")
-    assert stand_in.dags["a"]["is_paused"] is False
+    assert stand_in.dags["a"].is_paused is False
     patch = stand_in.calls("PATCH", "^/api/v2/dags/a$")[0]
     assert patch.body == {"is_paused": False}
     assert patch.query["update_mask"] == ["is_paused"]
@@ -141,7 +155,7 @@ def test_trigger_sends_a_null_logical_date_and_its_own_run_id(
     assert post.body["conf"] == {"kedro": {"params": {"x": 1}}}
     assert post.body["dag_run_id"] == run_id
     assert run_id.startswith("manual__") and run_id.endswith("+00:00")
-    assert stand_in.runs["a"][0]["dag_run_id"] == run_id
+    assert stand_in.runs["a"][0].run_id == run_id
 
 
 def test_run_ids_are_quoted_in_paths(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
@@ -156,7 +170,7 @@ def test_run_ids_are_quoted_in_paths(stand_in: FaultyAirflowStandIn, api: Airflo
 def test_dag_run_dates(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
     stand_in.add_dag("a")
     run = stand_in.add_run("a", "r1", "success")
-    run.update(start_date="2026-01-02T03:04:05.5Z", end_date="2026-01-02T03:05:00Z")
+    run.start_date, run.end_date = "2026-01-02T03:04:05.5Z", "2026-01-02T03:05:00Z"
     info = api.dag_run("a", "r1")
     assert info.start_date == datetime(2026, 1, 2, 3, 4, 5, 500000, tzinfo=timezone.utc)
     assert info.end_date == datetime(2026, 1, 2, 3, 5, tzinfo=timezone.utc)
@@ -249,7 +263,7 @@ def test_task_log_tail_of_plain_text_and_of_no_log(
 ) -> None:
     stand_in.add_dag("a")
     stand_in.add_run("a", "r")
-    stand_in.set_log("a", "r", "t", 1, "a\nb\nc")
+    stand_in.set_log("a", "r", "t", 1, ["a", "b\nc"])  # lines of text
     assert api.task_log_tail("a", "r", "t", 1, lines=2) == "b\nc"
     assert api.task_log_tail("a", "r", "t", 2) == ""
 
@@ -261,32 +275,83 @@ def test_import_errors_filter_on_the_exact_text(
     stand_in.add_import_error("myXdag.py", "boom")  # "_" is a wildcard for the server
     stand_in.add_import_error("other.py", "boom")
     assert [e.filename for e in api.import_errors("my_dag")] == ["my_dag.py"]
-    assert stand_in.calls("GET", "importErrors")[0].query["filename_pattern"] == ["my_dag"]
-    assert len(api.import_errors()) == 3
+    first_call = stand_in.calls("GET", "importErrors")[0]
+    assert first_call.query["filename_pattern"] == ["my_dag"]
+    assert first_call.query["order_by"] == ["-timestamp"]
+    assert [e.filename for e in api.import_errors()] == ["other.py", "myXdag.py", "my_dag.py"]
     first = api.import_errors("my_dag")[0]
     assert (first.stack_trace, first.bundle_name) == ("Traceback...\nValueError: x", "dags-folder")
 
 
+def test_import_errors_newer_than_stop_paging_at_the_first_older_one(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    for index in range(250):
+        stand_in.add_import_error(f"old_{index}.py", "boom")
+    newest_before = api.latest_import_error()
+    assert newest_before is not None
+    stand_in.add_import_error("sf.py", "new boom")
+    calls = len(stand_in.calls("GET", "importErrors"))
+    errors = api.import_errors(newer_than=newest_before)
+    assert [e.filename for e in errors] == ["sf.py"]
+    assert len(stand_in.calls("GET", "importErrors")) == calls + 1  # one page, not three
+    assert api.import_errors("sf", newer_than=errors[0].timestamp) == []
+
+
 def test_request_parse(stand_in: FaultyAirflowStandIn, api: AirflowApi) -> None:
     dag = stand_in.add_dag("a")
-    api.request_parse(dag["file_token"])
-    assert stand_in.parse_requests == [dag["file_token"]]
+    assert api.request_parse(dag.file_token)
+    assert stand_in.parse_requests == [dag.file_token]
     stand_in.fail("parseDagFile", 409)  # already queued: fine
-    api.request_parse(dag["file_token"])
-    with pytest.raises(PluginError) as info:
-        api.request_parse("unknown-token")
-    assert info.value.message == (
-        f"Airflow at {stand_in.url} has no DAG file for this file token (404 Not Found): the "
-        "file holds no DAG, or it was removed"
-    )
+    assert api.request_parse(dag.file_token)
+    assert not api.request_parse("unknown-token")
 
 
-def test_loopback_is_never_sent_to_a_proxy(
-    stand_in: FaultyAirflowStandIn, make_api: Make, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name in ("NO_PROXY", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
-    stand_in.add_dag("a")
-    assert make_api(retries=0).get_dag("a") is not None
+# --- Airflow 2.10: REST API v1 ---
+
+
+@pytest.fixture
+def v1(make_api: Make, make_stand_in: Any) -> tuple[FaultyAirflowStandIn, RestApi]:
+    server = make_stand_in(api="v1")
+    return server, make_api(host=server.url)
+
+
+def test_v1_sends_basic_auth_and_no_token_request(v1: tuple[FaultyAirflowStandIn, RestApi]) -> None:
+    server, api = v1
+    server.add_dag("a", ["t"], paused=True)
+    assert isinstance(api, AirflowV1)
+    dag = api.get_dag("a")
+    assert dag is not None and (dag.tags, dag.is_paused, dag.bundle_name) == (("t",), True, None)
+    (sent,) = server.calls("GET", "^/api/v1/dags/a$")
+    basic = base64.b64encode(f"admin:{server.password}".encode()).decode()
+    assert sent.headers["authorization"] == f"Basic {basic}"
+    assert server.calls("POST", "token") == []
+
+
+def test_v1_trigger_follow_and_logs(v1: tuple[FaultyAirflowStandIn, RestApi]) -> None:
+    server, api = v1
+    server.add_dag("a")
+    api.unpause("a")
+    assert server.dags["a"].is_paused is False
+    run_id = api.trigger("a", {"kedro": {"x": 1}})
+    (post,) = server.calls("POST", "dagRuns$")
+    assert post.body == {"dag_run_id": run_id, "conf": {"kedro": {"x": 1}}}  # no logical_date
+    assert api.dag_run("a", run_id).state == "queued"
+    assert api.last_run("a") == api.dag_run("a", run_id)
+    server.add_task("a", run_id, "t", "failed")
+    server.set_log("a", run_id, "t", 1, "*** Found local files\nline 1\nValueError: boom")
+    assert [t.task_id for t in api.task_instances("a", run_id)] == ["t"]
+    assert api.task_log_tail("a", run_id, "t", 1, lines=2) == "line 1\nValueError: boom"
+    assert server.calls("GET", "/logs/1$")[0].headers["accept"] == "text/plain"
+
+
+def test_v1_lists_active_dags_and_import_errors(v1: tuple[FaultyAirflowStandIn, RestApi]) -> None:
+    server, api = v1
+    server.add_dag("live")
+    server.add_dag("gone", is_stale=True)
+    assert [d.dag_id for d in api.list_dags()] == ["live"]
+    assert server.calls("GET", "^/api/v1/dags$")[0].query["only_active"] == ["true"]
+    server.add_import_error("/opt/airflow/dags/x.py", "boom")
+    errors = api.import_errors("x.py")
+    assert [e.filename for e in errors] == ["/opt/airflow/dags/x.py"]
+    assert "filename_pattern" not in server.calls("GET", "importErrors")[0].query

@@ -3,20 +3,22 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import logging
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from kedro_airflow_k8s.airflow_api import AirflowApi
+from kedro_airflow_k8s.airflow_api import RestApi
 from kedro_airflow_k8s.errors import PluginError
 
 from .fake_server import FaultyAirflowStandIn
 
 PASSWORD = "pw-Very-Secret-8c1f2e"
 STATIC_TOKEN = "static-Token-Secret-77a9d3"
-Make = Callable[..., AirflowApi]
+WRONG = "wrong-Password-0b3e"
+Make = Callable[..., RestApi]
 
 
 @pytest.fixture
@@ -32,7 +34,8 @@ def stand_in() -> Iterator[FaultyAirflowStandIn]:
 
 
 def secrets_of(stand_in: FaultyAirflowStandIn) -> list[str]:
-    return [PASSWORD, STATIC_TOKEN, "wrong-Password-0b3e", *stand_in.issued_tokens]
+    basic = [base64.b64encode(f"admin:{p}".encode()).decode() for p in (PASSWORD, WRONG)]
+    return [PASSWORD, STATIC_TOKEN, WRONG, *basic, *stand_in.issued_tokens]
 
 
 def exception_texts(error: BaseException) -> list[str]:
@@ -57,7 +60,7 @@ def scenarios(stand_in: FaultyAirflowStandIn, make_api: Make) -> list[BaseExcept
             errors.append(error)
 
     api = make_api()
-    attempt(api.version)
+    attempt(api.check_access)
     attempt(lambda: api.trigger("a", {"x": 1}))
     attempt(lambda: api.get_dag("a"))
     stand_in.expire_tokens()
@@ -74,15 +77,26 @@ def scenarios(stand_in: FaultyAirflowStandIn, make_api: Make) -> list[BaseExcept
     stand_in.set_log("a", "r", "t", 1, [{"event": f"env: AIRFLOW_PASSWORD={PASSWORD}"}])
     assert PASSWORD not in api.task_log_tail("a", "r", "t", 1)
     stand_in.fail("^/auth/token$", 422, body={"detail": [{"msg": f"input {PASSWORD}"}]})
-    attempt(make_api().version)
-    attempt(make_api(password="wrong-Password-0b3e").version)
-    attempt(make_api(username=None, password=None, token=STATIC_TOKEN).version)
+    attempt(make_api().check_access)
+    attempt(make_api(password=WRONG).check_access)
+    stand_in.fail("^/auth/token$", 201, body={"access_token": 12, "echo": PASSWORD})
+    attempt(make_api().check_access)  # a token answer of the wrong shape
+    attempt(make_api(username=None, password=None, token=STATIC_TOKEN).check_access)
     attempt(make_api(username=None, password=None, token="not-" + STATIC_TOKEN).list_dags)
     stand_in.fail("^/api/v2/dags$", 403)
     attempt(make_api(username=None, password=None, token=STATIC_TOKEN).list_dags)
     eyj = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
     stand_in.fail("^/api/v2/dags$", 422, body={"detail": f"some other token {eyj}"})
     attempt(api.list_dags)
+    old = FaultyAirflowStandIn(api="v1", password=PASSWORD).start()  # basic auth
+    try:
+        old.add_dag("a")
+        attempt(make_api(host=old.url).check_access)
+        old.fail("^/api/v1/dags$", 500, times=4, body={"detail": f"echo {PASSWORD}"})
+        attempt(make_api(host=old.url).list_dags)
+        attempt(make_api(host=old.url, password=WRONG).check_access)
+    finally:
+        old.stop()
     return errors
 
 
@@ -96,13 +110,14 @@ def test_no_secret_anywhere(
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
     logging.getLogger("airflow_client").setLevel(logging.DEBUG)
     errors = scenarios(stand_in, make_api)
-    assert len(errors) == 9
+    assert len(errors) == 12
     assert any("echo ***" in str(e) for e in errors)
     assert any("some other token ***" in str(e) for e in errors)
     texts = [text for error in errors for text in exception_texts(error)]
     texts += [r.getMessage() + repr(r.args) + str(r.exc_text) for r in caplog.records]
     texts += list(capfd.readouterr())
-    texts += [repr(make_api()), repr(make_api().settings)]
+    api = make_api()
+    texts += [repr(api), repr(api.transport), repr(api.transport.settings)]
     assert caplog.records  # the DEBUG logs were captured
     for secret in secrets_of(stand_in):
         leaks = [text for text in texts if secret in text]

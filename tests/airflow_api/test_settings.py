@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kedro_airflow_k8s.airflow_api import AirflowApi, ClientSettings
+from kedro_airflow_k8s.airflow_api import AirflowV2, ClientSettings, ServerInfo, Transport
 from kedro_airflow_k8s.errors import PluginError
 
 HOST = "https://airflow.example.com"
@@ -31,7 +31,8 @@ def test_no_credentials_means_no_auth() -> None:
     settings = ClientSettings.from_env(HOST, {})
     assert settings.auth == "none"
     assert settings.verify is True
-    assert (settings.timeout, settings.retries, settings.backoff) == (30.0, 5, 0.5)
+    assert (settings.connect_timeout, settings.read_timeout) == (10.0, 30.0)
+    assert (settings.retries, settings.backoff, settings.backoff_max) == (5, 0.5, 10.0)
 
 
 def test_user_without_password_is_refused() -> None:
@@ -76,10 +77,14 @@ def test_verify_off_wins_over_a_ca_bundle(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "given", [HOST, HOST + "/", HOST + "/api/v2", HOST + "/api/v2/", "  " + HOST + "  "]
+    "given",
+    [HOST, HOST + "/", HOST + "/api/v2", HOST + "/api/v2/", HOST + "/api/v1", "  " + HOST + " "],
 )
-def test_host_is_normalised(given: str) -> None:
+def test_host_is_normalised_as_the_config_model_does(given: str) -> None:
+    from kedro_airflow_k8s.config.models import PluginConfig
+
     assert ClientSettings(given).host == HOST
+    assert PluginConfig(host=given).host == HOST  # one rule: ui, run-once and list agree
 
 
 def test_host_keeps_a_path_prefix() -> None:
@@ -88,31 +93,53 @@ def test_host_keeps_a_path_prefix() -> None:
 
 @pytest.mark.parametrize("given", ["airflow:8080", "ftp://x", "", "http://"])
 def test_host_needs_http_or_https(given: str) -> None:
-    with pytest.raises(PluginError, match="it must start with http:// or https://"):
-        ClientSettings(given)
-
-
-def test_credentials_in_the_url_are_refused_without_echoing_them() -> None:
     with pytest.raises(PluginError) as info:
-        ClientSettings(f"https://admin:{PASSWORD}@airflow.example.com")
-    assert PASSWORD not in str(info.value)
-    assert info.value.message.startswith("the Airflow URL must not hold credentials")
+        ClientSettings(given)
+    assert info.value.message == f"Airflow URL: {given!r} is not an http:// or https:// URL"
 
 
 @pytest.mark.parametrize(
-    "options", [{"timeout": 0}, {"retries": -1}, {"backoff": -0.1}, {"backoff_max": -1}]
+    "given", [f"https://admin:{PASSWORD}@airflow.example.com", f"ftp://u:{PASSWORD}@x/"]
+)
+def test_credentials_in_the_url_are_refused_without_echoing_them(given: str) -> None:
+    with pytest.raises(PluginError) as info:
+        ClientSettings(given)
+    error: BaseException | None = info.value
+    while error is not None:  # nor in its cause
+        assert PASSWORD not in str(error)
+        error = error.__cause__
+    assert info.value.message == (
+        "Airflow URL: the Airflow URL must not hold credentials: set AIRFLOW_API_TOKEN, or "
+        "AIRFLOW_USERNAME and AIRFLOW_PASSWORD"
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"connect_timeout": 0},
+        {"read_timeout": -1},
+        {"retries": -1},
+        {"backoff": -0.1},
+        {"backoff_max": -1},
+    ],
 )
 def test_bad_numbers_are_refused(options: dict[str, float]) -> None:
-    with pytest.raises(PluginError, match="timeout must be > 0"):
+    with pytest.raises(PluginError, match="timeouts must be > 0"):
         ClientSettings(HOST, **options)  # type: ignore[arg-type]
+
+
+def test_numbers_from_the_caller() -> None:
+    settings = ClientSettings.from_env(HOST, {}, read_timeout=3, retries=0)
+    assert (settings.read_timeout, settings.retries) == (3, 0)
 
 
 def test_repr_shows_no_secret() -> None:
     settings = ClientSettings(HOST, token=TOKEN, username="u", password=PASSWORD)
-    for text in (repr(settings), str(settings), repr(AirflowApi(settings))):
+    transport = Transport(settings)
+    api = AirflowV2(transport, ServerInfo("3.3.2", "v2"))
+    for text in (repr(settings), str(settings), repr(transport), repr(api)):
         assert TOKEN not in text
         assert PASSWORD not in text
     assert "airflow.example.com" in repr(settings)
-    assert repr(AirflowApi(settings)) == (
-        "AirflowApi(host='https://airflow.example.com', auth='password')"
-    )
+    assert repr(api) == "AirflowV2(host='https://airflow.example.com', auth='password')"

@@ -16,6 +16,7 @@ Every test under tests/e2e gets the ``e2e`` marker automatically.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,6 +42,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _E2E_DIR in Path(str(item.path)).parents:
             item.add_marker(pytest.mark.e2e)
+    # Tests of the Airflow 2.10 server last: it starts in the background meanwhile.
+    airflow2 = [item for item in items if "airflow2_server" in getattr(item, "fixturenames", ())]
+    if airflow2:
+        others = [item for item in items if item not in airflow2]
+        items[:] = others + airflow2
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -134,3 +140,83 @@ def airflow_server_factory(
     finally:
         for server in servers:
             server.stop()
+
+
+class _Background:
+    """A server starting in a thread, for a fixture that asks for it later.
+
+    The thread lives until :meth:`close`: the server's processes are started with a parent-death
+    signal (see AirflowServer._spawn), which the kernel sends when the *thread* that started
+    them ends."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.error: BaseException | None = None
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.thread = threading.Thread(target=self._start, daemon=True)
+        self.thread.start()
+
+    def _start(self) -> None:
+        try:
+            self.server.start()  # stops what it started when it fails
+        except BaseException as exc:  # handed to the fixture
+            self.error = exc
+        finally:
+            self.started.set()
+        self.release.wait()
+
+    def result(self, timeout: float) -> Any:
+        if not self.started.wait(timeout):
+            pytest.fail(f"the server did not start within {timeout} s")
+        if self.error is not None:
+            raise self.error
+        return self.server
+
+    def close(self) -> None:
+        self.server.stop()
+        self.release.set()
+        self.thread.join(60)
+
+
+_AIRFLOW2_KEY = pytest.StashKey[_Background]()
+
+
+def _uses_airflow2(items: list[pytest.Item]) -> bool:
+    return any("airflow2_server" in getattr(item, "fixturenames", ()) for item in items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _airflow2_in_the_background(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    kube_emulator: Any,
+) -> Iterator[None]:
+    """Airflow 2.10 takes a minute to start: when the session has tests that need it (they run
+    last, see pytest_collection_modifyitems), it starts in a thread at the first e2e test."""
+    if not _uses_airflow2(request.session.items):
+        yield
+        return
+    from tests.integration.test_airflow2 import _airflow2_python
+
+    from .infra.airflow2_server import Airflow2Server
+
+    server = Airflow2Server(
+        tmp_path_factory.mktemp("airflow2"),
+        airflow_bin=_airflow2_python().parent / "airflow",
+        extra_env=_airflow_env(kube_emulator),
+    )
+    background = _Background(server)
+    request.config.stash[_AIRFLOW2_KEY] = background
+    try:
+        yield
+    finally:
+        background.close()
+
+
+@pytest.fixture(scope="session")
+def airflow2_server(request: pytest.FixtureRequest, e2e_timings: dict[str, Any]) -> Any:
+    """A real Airflow 2.10 webserver + scheduler (its own virtualenv, made on first use)."""
+    server = request.config.stash[_AIRFLOW2_KEY].result(timeout=1200)
+    e2e_timings.update({f"airflow2_{key}": value for key, value in server.timings.items()})
+    return server

@@ -5,14 +5,18 @@ runs the pod's `kedro run ...` in a copy of the example project."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, copy_example, dag_spec, kedro
+from tests.helpers import REPO, VENV_BIN, copy_example, dag_spec, kedro
 
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 
@@ -110,3 +114,61 @@ def test_wrong_password_is_a_clear_auth_error(tmp_path: Path, airflow_server: An
     assert "wrong-password" not in done.stdout + done.stderr
     assert sorted(p.name for p in airflow_server.dags_folder.iterdir()) == before
     shutil.rmtree(project)
+
+
+def test_run_once_wait_survives_an_api_server_restart(
+    tmp_path: Path,
+    airflow_server: Any,
+    kube_emulator: Any,
+    region_variable: None,
+    e2e_timings: dict[str, Any],
+) -> None:
+    """The api-server is stopped once the run is triggered and started again a few seconds
+    later: the command keeps following the same run and ends with Airflow's own verdict."""
+    project = _project(tmp_path, airflow_server)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("KEDRO_")},
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "AIRFLOW_USERNAME": airflow_server.username,
+        "AIRFLOW_PASSWORD": airflow_server.password,
+        "KEDRO_LOGGING_CONFIG": QUIET,
+    }
+    command = [
+        str(VENV_BIN / "kedro"), "airflow-k8s", "-e", "e2e", "-p", "data_processing",
+        "run-once", "-d", "spaceflights-restart", "-w", "10",
+    ]  # fmt: skip
+    lines: list[str] = []
+    with kube_emulator.configured(workdir=project):
+        process = subprocess.Popen(
+            command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+        reader.start()
+        try:
+            deadline = time.monotonic() + 300
+            while not any(line.startswith("Triggered ") for line in lines):
+                assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
+                time.sleep(0.2)
+            stopped = time.monotonic()
+            airflow_server.stop_process("api-server")
+            time.sleep(5)
+            airflow_server.start_process("api-server")
+            e2e_timings["run_once_api_server_down_s"] = time.monotonic() - stopped
+            process.wait(600)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+        reader.join(10)
+    stdout, stderr = "".join(lines), process.stderr.read() if process.stderr else ""
+    run_id = re.search(r"Triggered spaceflights-restart run (\S+):", stdout)
+    assert run_id, stdout
+    state = airflow_server.api.dag_run("spaceflights-restart", run_id.group(1))["state"]
+    assert state in ("success", "failed")
+    e2e_timings["run_once_after_restart_verdict"] = state
+    assert process.returncode == (0 if state == "success" else 1), stdout + stderr[-2000:]
+    assert f"Airflow at {airflow_server.base_url} does not answer (" in stdout
+    assert f"Airflow at {airflow_server.base_url} answers again after " in stdout
+    verdict = "succeeded." if state == "success" else "failed"
+    assert f"{run_id.group(1)} of spaceflights-restart" in (stdout + stderr)
+    assert verdict in stdout + stderr

@@ -46,6 +46,29 @@ _AIRFLOW_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _YYYYMMDD = re.compile(r"^[0-9]{8}\Z")
 
+_API_SUFFIXES = ("/api/v2", "/api/v1")
+
+
+def airflow_base_url(value: str) -> str:
+    """The Airflow base URL every command uses (``host``): the REST API, the UI links, ``ui``.
+
+    Surrounding blanks, trailing ``/`` and a trailing ``/api/v2`` or ``/api/v1`` are dropped; a
+    path prefix (``https://proxy/airflow``) is kept. Raises ValueError unless it is an http:// or
+    https:// URL, and when it holds credentials (``user:password@``), without echoing them.
+    """
+    url = value.strip().rstrip("/")
+    for suffix in _API_SUFFIXES:
+        url = url[: -len(suffix)].rstrip("/") if url.endswith(suffix) else url
+    if re.match(r"^[^/?#]*//[^/?#]*@", url):  # never echo it: it holds credentials
+        raise ValueError(
+            "the Airflow URL must not hold credentials: set AIRFLOW_API_TOKEN, or "
+            "AIRFLOW_USERNAME and AIRFLOW_PASSWORD"
+        )
+    if re.match(r"^https?://[^/\s?#]+", url) is None:
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return url
+
+
 # Context values an Airflow 3 task can read by name (``macro_params``).
 AIRFLOW_MACROS = frozenset(
     {
@@ -1078,6 +1101,4 @@ class PluginConfig(ConfigModel):
     @field_validator("host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError(f"{value!r} is not an http:// or https:// URL")
-        return value.rstrip("/") if value else value
+        return None if value is None else airflow_base_url(value)

@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from kedro_airflow_k8s import __version__
+from kedro_airflow_k8s import __version__, dag_tags
 from kedro_airflow_k8s.config.models import (
     IN_MEMORY_ON_VOLUME,
     ResourceProfile,
@@ -33,8 +33,6 @@ if TYPE_CHECKING:  # jinja2 and the spark renderer are imported when they are ne
     from kedro_airflow_k8s.render.spark import SparkArtifactUrls
 
 DEFAULT_START_DATE = "20240101"
-GENERATED_TAG = "generated_with_kedro_airflow_k8s"
-_TAG_MAX = 100  # Airflow rejects longer DAG tags
 _DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 FINAL_TASK_ID = "pipeline_complete"
@@ -83,10 +81,6 @@ def resolve_image(run_config: RunConfig, image: str | None) -> str:
             "pass --image"
         )
     return chosen
-
-
-def _tag(text: str) -> str:
-    return text if len(text) <= _TAG_MAX else text[: _TAG_MAX - 7] + "_" + short_hash(text)
 
 
 def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
@@ -301,12 +295,14 @@ def build_spec(
                 "retry_delay_seconds": run_config.retry_delay,
             },
             "tags": [
-                _tag(f"{GENERATED_TAG}:{__version__}"),
-                _tag(f"commit_sha:{commit}"),
-                _tag(f"experiment_name:{experiment}"),
-                _tag(f"kedro_pipeline:{context.pipeline}"),
-                _tag(f"kedro_env:{context.env}"),
-                *(_tag(tag) for tag in extra_tags),
+                *dag_tags.generated_tags(
+                    version=__version__,
+                    commit=commit,
+                    experiment=experiment,
+                    pipeline=context.pipeline,
+                    env=context.env,
+                ),
+                *(dag_tags.fit(tag) for tag in extra_tags),
             ],
         },
         "pod": {

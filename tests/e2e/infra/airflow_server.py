@@ -207,6 +207,36 @@ class AirflowServer:
             handle.close()
         self._log_handles.clear()
 
+    def stop_process(self, name: str, timeout: float = 20) -> None:
+        """Stop one of the processes (its whole process group), as a crash or a deploy would."""
+        process = self.processes[name]
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+    def start_process(self, name: str, timeout: float = 120) -> None:
+        """Start a process stopped by :meth:`stop_process` again, with the same settings; for
+        the api-server, wait until the REST API answers again."""
+        args = {"api-server": ("api-server",), "dag-processor": ("dag-processor",)}.get(
+            name, (name, "--skip-serve-logs")
+        )
+        self._spawn(name, *args)
+        if name != "api-server":
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            with contextlib.suppress(requests.RequestException, ValueError):
+                if (self.api.health().get("metadatabase") or {}).get("status") == "healthy":
+                    return
+            time.sleep(0.5)
+        raise AirflowServerError(f"the api-server did not answer within {timeout} s of a start")
+
     def _kill_stragglers(self) -> None:
         """Kill processes that left our process groups but still run with this server's
         AIRFLOW_HOME."""
