@@ -162,16 +162,43 @@ def test_a_bad_option_is_a_usage_error(project: Path) -> None:
     assert "Error: No such option '--no-such-option'." in done.stderr
 
 
-def test_a_storage_failure_has_its_own_exit_code(project: Path, tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder\n")
-    done = kedro(project, "airflow-k8s", "upload-pipeline", "-o", str(blocker / "dags"))
-    _assert_clean_error(
-        done,
-        f"cannot write {blocker / 'dags' / 'spaceflights___default___local.py'}: "
-        f"{blocker / 'dags'} is not a folder",
-        EXIT_REMOTE,
-    )
+DAG_FILE = "spaceflights___default___local.py"
+
+
+def _blocked_output(tmp_path: Path, case: str) -> tuple[Path, str]:
+    """An output folder that cannot take the DAG file, and the reason the error must give."""
+    if case == "file-above-the-folder":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a folder\n")
+        return blocker / "dags", f"{blocker} is not a folder"
+    if case == "file-as-the-folder":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a folder\n")
+        return blocker, f"{blocker} is not a folder"
+    if case == "folder-as-the-dag-file":
+        output = tmp_path / "dags"
+        (output / DAG_FILE).mkdir(parents=True)
+        return output, f"{output / DAG_FILE} is a folder"
+    assert case == "read-only-folder"
+    output = tmp_path / "read-only"
+    output.mkdir()
+    output.chmod(0o555)
+    return output / "dags", f"Permission denied to write in {output}"
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["file-above-the-folder", "file-as-the-folder", "folder-as-the-dag-file", "read-only-folder"],
+)
+@pytest.mark.parametrize("command", ["compile", "upload-pipeline"])
+def test_an_output_that_cannot_be_written_is_one_line_naming_the_wrong_path(
+    project: Path, tmp_path: Path, command: str, case: str
+) -> None:
+    output, reason = _blocked_output(tmp_path, case)
+    before = sorted(tmp_path.rglob("*"))
+    done = kedro(project, "airflow-k8s", command, "-o", str(output), honour_permissions=True)
+    _assert_clean_error(done, f"cannot write {output / DAG_FILE}: {reason}", EXIT_REMOTE)
+    assert sorted(tmp_path.rglob("*")) == before  # no temporary file, nothing half-written
 
 
 QUIET = {

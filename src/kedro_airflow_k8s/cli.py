@@ -100,7 +100,7 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
 @click.option(
     "-o",
     "--output",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
     help="Folder to write the DAG files to  [default: <project>/dag].",
 )

@@ -6,8 +6,9 @@ or an object-store prefix (``s3://bucket/prefix``, ``gs://bucket/prefix``, ``gcs
 Every file is written whole or not at all:
 
 * local folders: the text goes to a temporary file beside the target (``.<name>.<random>.tmp``,
-  which Airflow does not parse) and is renamed over it; on any failure, Ctrl-C included, the old
-  file stays as it was and the temporary file is removed.
+  which Airflow does not parse) and is renamed over it; on any failure, Ctrl-C, SIGTERM and SIGHUP
+  included, the old file stays as it was and the temporary file is removed. Two processes writing
+  the same file at once each rename a whole file over it: the last rename wins.
 * object stores: one single ``PUT`` of the whole content (never a multipart or resumable upload), so
   the object is replaced in one step and a reader sees the old object or the new one.
 
@@ -30,10 +31,13 @@ By default everything comes from the environment, read by s3fs/botocore and gcsf
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +53,9 @@ _OBJECT_STORES = {"s3": ("aws", "s3fs"), "gs": ("gcp", "gcsfs"), "gcs": ("gcp", 
 # Larger than any DAG or artifact: s3fs switches to multipart at 2 x chunksize and gcsfs to a
 # resumable upload at chunksize. S3 takes at most 5 GiB in one PUT.
 _SINGLE_PUT_LIMIT = 5 * 2**30
+
+# Room for the file name in a temporary name (``.<name>.<random>.tmp``) within 255 bytes.
+_TEMP_NAME_ROOM = 200
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -109,24 +116,142 @@ def _check_name(name: str, destination: Destination) -> str:
 def write_local_atomic(path: Path, text: str | bytes) -> Path:
     """Write ``text`` to ``path`` through a temporary file beside it and a rename.
 
-    A reader sees the old file or the new one, never a partial one; on any failure the old
-    file is left as it was and the temporary file is removed. ``str`` is written as UTF-8,
-    line ends as they are.
+    A reader sees the old file or the new one, never a partial one; on any failure, Ctrl-C and
+    SIGTERM included, the old file is left as it was and the temporary file is removed. ``str``
+    is written as UTF-8, line ends as they are. Raises the ``OSError`` of a failed write (see
+    :func:`write_local_files` for the one-line error of the CLI).
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with terminated_as_exception():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp_name: str | None = None
+        # Termination is held back while the temporary file is created and released inside the
+        # try block, once its name is known: the clean-up below always finds the file.
+        mask = _hold_signals()
+        try:
+            try:
+                fd, temp_name = tempfile.mkstemp(
+                    prefix=f".{path.name[:_TEMP_NAME_ROOM]}.", suffix=".tmp", dir=path.parent
+                )
+            finally:
+                _release_signals(mask)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp_name, 0o644)
+            os.replace(temp_name, path)
+        except BaseException:
+            if temp_name is not None:
+                Path(temp_name).unlink(missing_ok=True)
+            raise
     return path
+
+
+def write_local_files(
+    folder: str | os.PathLike[str], files: Mapping[str, bytes | str]
+) -> dict[str, Path]:
+    """Write ``files`` (relative name -> content) into a local ``folder``, each whole or not at all.
+
+    A failure is a :class:`RemoteError` with one line naming the file and the path that is
+    actually wrong: a file where a folder should be, a folder where the file should be, the
+    folder that cannot be written to. Returns name -> absolute path written.
+    """
+    root = Path(folder)
+    written: dict[str, Path] = {}
+    for name, content in files.items():
+        path = Path(os.path.abspath(root / name))
+        try:
+            write_local_atomic(path, content)
+        except OSError as error:
+            raise RemoteError(f"cannot write {path}: {_local_reason(error, path)}") from error
+        written[name] = path
+    return written
+
+
+def _local_reason(error: OSError, path: Path) -> str:
+    """What is wrong on the way to ``path``, naming the path at fault."""
+    if os.path.isdir(path):
+        return f"{path} is a folder"
+    blocker = _first_existing(path.parent)
+    if blocker is not None and not os.path.isdir(blocker):
+        return f"{blocker} is not a folder"
+    reason = error.strerror or str(error) or type(error).__name__
+    if isinstance(error, PermissionError):
+        return f"{reason} to write in {blocker or path.parent}"
+    if error.errno == errno.ENAMETOOLONG:
+        return f"{reason} ({len(path.name)} characters in the file name)"
+    return reason
+
+
+def _first_existing(folder: Path) -> Path | None:
+    """``folder`` or its nearest ancestor that exists (as anything: file, folder, link)."""
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return None
+
+
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP) arrived while a file was written: raised so that the clean-up of
+    the write runs; :func:`terminated_as_exception` then ends the process by that signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_TERMINATING = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def terminated_as_exception() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise :class:`Terminated` (as SIGINT raises
+    KeyboardInterrupt), so ``finally`` and ``except`` blocks remove temporary files; on the way
+    out the process is ended by the same signal, as it would have been without this.
+
+    Only in the main thread, and only for signals still at their default action: a handler that
+    someone else installed, or an ignored signal, is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    installed: dict[int, Any] = {}
+    for signum in _TERMINATING:
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            installed[signum] = signal.signal(signum, _raise_terminated)
+    try:
+        yield
+    except Terminated as stop:
+        for signum, previous in installed.items():
+            signal.signal(signum, previous)
+        installed.clear()
+        if stop.signum in _TERMINATING:
+            os.kill(os.getpid(), stop.signum)  # default action: the process ends here
+        raise SystemExit(128 + stop.signum) from stop
+    finally:
+        for signum, previous in installed.items():
+            signal.signal(signum, previous)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _hold_signals() -> set[int] | None:
+    """Block SIGTERM, SIGHUP and SIGINT (they wait, pending); the mask to restore, or None where
+    the platform cannot block signals."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {*_TERMINATING, signal.SIGINT})
+
+
+def _release_signals(mask: set[int] | None) -> None:
+    """Restore the mask :func:`_hold_signals` returned; a pending signal is handled now."""
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def upload_text(
@@ -185,21 +310,10 @@ def upload_files(
 def _write_local(
     target: Destination, files: Mapping[str, bytes | str], names: Mapping[str, str]
 ) -> dict[str, str]:
-    folder = Path(target.root)
-    written: dict[str, str] = {}
-    for name, content in files.items():
-        path = folder / names[name]
-        try:
-            write_local_atomic(path, content)
-        except OSError as error:
-            if isinstance(error, (FileExistsError, NotADirectoryError)) and error.filename:
-                reason, where = f"{error.filename} is not a folder", ""
-            else:
-                reason = error.strerror or str(error) or type(error).__name__
-                where = f" ({error.filename})" if error.filename else ""
-            raise RemoteError(f"cannot write {target.url(names[name])}: {reason}{where}") from error
-        written[name] = target.url(names[name])
-    return written
+    written = write_local_files(
+        target.root, {names[name]: content for name, content in files.items()}
+    )
+    return {name: str(written[names[name]]) for name in files}
 
 
 def _object_store(target: Destination, options: Mapping[str, Any]) -> Any:

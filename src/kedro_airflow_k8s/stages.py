@@ -23,7 +23,7 @@ from kedro_airflow_k8s.render.spark import (
     run_script_text,
     spark_tasks,
 )
-from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_atomic
+from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_files
 from kedro_airflow_k8s.spark_project import (
     load_operator_factory,
     project_archive,
@@ -264,7 +264,8 @@ def ship_artifacts(compiled: CompiledDag) -> dict[str, str]:
 
 
 def write_dag(compiled: CompiledDag, folder: Path) -> Path:
-    return write_local_atomic(folder / compiled.file_name, compiled.source)
+    """Write the DAG file into a local folder (the same path and errors as a local upload)."""
+    return write_local_files(folder, {compiled.file_name: compiled.source})[compiled.file_name]
 
 
 def summary(compiled: CompiledDag) -> str:

@@ -2,7 +2,7 @@
 
 Nothing of the project is imported or run: the names come from ``[tool.kedro]`` in
 ``pyproject.toml`` and the branch names from git. Every check is made before the first file is
-written; each file is written whole or not at all (``ship.write_local_atomic``).
+written; each file is written whole or not at all (``ship.write_local_files``).
 """
 
 from __future__ import annotations
@@ -242,16 +242,13 @@ def write_files(files: list[PlannedFile], *, force: bool, base: Path) -> InitRes
     for planned in files:
         if planned.path.is_dir() and (force or not planned.keep_existing):
             raise PluginError(f"{planned.path} is a folder: move it away to write the file")
-    from kedro_airflow_k8s.ship import write_local_atomic
+    from kedro_airflow_k8s.ship import write_local_files
 
     for planned in files:
         if planned.keep_existing and not force and planned.path in taken:
             result.kept.append(planned.path)
             continue
-        try:
-            write_local_atomic(planned.path, planned.text)
-        except OSError as exc:
-            raise PluginError(f"cannot write {planned.path}: {exc.strerror or exc}") from None
+        write_local_files(planned.path.parent, {planned.path.name: planned.text})
         result.written.append(planned.path)
     return result
 
