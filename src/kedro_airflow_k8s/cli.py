@@ -144,8 +144,9 @@ def compile(
     compiled = [
         stages.compile_pipeline(loaded, n, image=image, group_by=group_by) for n in obj.pipelines
     ]
+    deadline = obj.deadline()  # for spark artifacts going to an object store
     for one in compiled:  # every pipeline compiled before any file is written
-        _echo_artifacts(stages.ship_artifacts(one))
+        _echo_artifacts(stages.ship_artifacts(one, deadline=deadline))
         path = stages.write_dag(one, target)
         click.echo(str(path))
         _warn(one)
@@ -204,9 +205,10 @@ def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
     loaded = _load(obj)
     destination = _destination(loaded, output)
     compiled = [stages.compile_pipeline(loaded, n, **compile_options) for n in obj.pipelines]
+    deadline = obj.deadline()
     for one in compiled:
-        _echo_artifacts(stages.ship_artifacts(one))
-        click.echo(ship.upload_text(destination, one.file_name, one.source))
+        _echo_artifacts(stages.ship_artifacts(one, deadline=deadline))
+        click.echo(ship.upload_text(destination, one.file_name, one.source, deadline=deadline))
         _warn(one)
 
 
@@ -303,8 +305,11 @@ def run_once(
         extra_tags=(build_tag,),
         with_external_dependencies=False,
     )
-    _echo_artifacts(stages.ship_artifacts(compiled))
-    click.echo(ship.upload_text(destination, compiled.file_name, compiled.source))
+    shipping = obj.deadline()
+    _echo_artifacts(stages.ship_artifacts(compiled, deadline=shipping))
+    click.echo(
+        ship.upload_text(destination, compiled.file_name, compiled.source, deadline=shipping)
+    )
     _warn(compiled)
     trigger = operate.start_run(
         api,

@@ -30,6 +30,7 @@ By default everything comes from the environment, read by s3fs/botocore and gcsf
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
@@ -43,7 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kedro_airflow_k8s.errors import PluginError, RemoteError
+from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, Deadline
+from kedro_airflow_k8s.errors import PluginError, RemoteError, TimedOut
 
 SUPPORTED = "a local folder, file://, s3://, gs:// or gcs://"
 
@@ -53,6 +55,13 @@ _OBJECT_STORES = {"s3": ("aws", "s3fs"), "gs": ("gcp", "gcsfs"), "gcs": ("gcp", 
 # Larger than any DAG or artifact: s3fs switches to multipart at 2 x chunksize and gcsfs to a
 # resumable upload at chunksize. S3 takes at most 5 GiB in one PUT.
 _SINGLE_PUT_LIMIT = 5 * 2**30
+
+# Per request to an object store: seconds to connect, and to wait for each read of the answer
+# (both also bounded by what is left of the command's time limit).
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+# A timeout this close to the deadline is the deadline's (asyncio may fire a timer a hair early).
+_DEADLINE_SLACK = 0.1
 
 # Room for the file name in a temporary name (``.<name>.<random>.tmp``) within 255 bytes.
 _TEMP_NAME_ROOM = 200
@@ -260,14 +269,18 @@ def upload_text(
     text: str,
     *,
     storage_options: Mapping[str, Any] | None = None,
+    deadline: Deadline | None = None,
 ) -> str:
     """Write ``text`` as ``file_name`` in ``destination`` and return where it was written.
 
     The return value is an absolute path for local folders and ``scheme://bucket/prefix/name``
     for object stores. Raises :class:`PluginError` with a one-line message naming the
-    destination when the extra is missing, the scheme is unknown or the storage refuses.
+    destination when the extra is missing, the scheme is unknown or the storage refuses, and
+    :class:`TimedOut` when an object store has not answered within ``deadline``.
     """
-    written = upload_files(destination, {file_name: text}, storage_options=storage_options)
+    written = upload_files(
+        destination, {file_name: text}, storage_options=storage_options, deadline=deadline
+    )
     return written[file_name]
 
 
@@ -276,11 +289,18 @@ def upload_files(
     files: Mapping[str, bytes | str],
     *,
     storage_options: Mapping[str, Any] | None = None,
+    deadline: Deadline | None = None,
 ) -> dict[str, str]:
     """Write several files (name -> content) into ``destination``, each one whole or not at all.
 
     Files are written one after the other in the mapping's order (so put a DAG that refers to
     the others last); there is no all-or-nothing across files. Returns name -> where written.
+
+    Object stores: each request has connect and read timeouts, and all the writes together end
+    at ``deadline`` (default: :data:`~kedro_airflow_k8s.deadline.DEFAULT_TIMEOUT` seconds from
+    now), whatever the storage does; the write in flight is then cancelled and
+    :class:`TimedOut` raised. Local folders are written by the operating system, which has no
+    such limits.
     """
     target = parse_destination(destination)
     names = {name: _check_name(name, target) for name in files}
@@ -288,7 +308,8 @@ def upload_files(
         return {}
     if not target.scheme:
         return _write_local(target, files, names)
-    fs = _object_store(target, storage_options or {})
+    limit = deadline if deadline is not None else Deadline(DEFAULT_TIMEOUT)
+    fs = _object_store(target, storage_options or {}, limit)
     written: dict[str, str] = {}
     for name, content in files.items():
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
@@ -297,42 +318,76 @@ def upload_files(
             raise PluginError(
                 f"cannot write {url}: {len(data)} bytes is over the 5 GiB one-PUT limit"
             )
-        chunksize = max(50 * 2**20, len(data) + 1)
-        try:
-            with _no_library_tracebacks():
-                fs.pipe_file(f"{target.root}/{names[name]}", data, chunksize=chunksize)
-        except Exception as error:
-            raise RemoteError(f"cannot write {url}: {_describe(error, target)}") from error
+        _put(fs, f"{target.root}/{names[name]}", data, url, target, limit)
         written[name] = url
     return written
+
+
+def _put(fs: Any, path: str, data: bytes, url: str, target: Destination, limit: Deadline) -> None:
+    """One single-request upload, ended at the deadline whatever the storage does."""
+    import fsspec.asyn
+
+    what = f"writing {url}"
+    limit.check(what)
+    chunksize = max(50 * 2**20, len(data) + 1)
+    try:
+        with _no_library_tracebacks():
+            # fsspec's own bridge to the file system's event loop, with a timeout: the upload
+            # is cancelled when it runs out (a storage that accepts the connection and never
+            # answers holds an upload that waits for "100 Continue" past any read timeout).
+            fsspec.asyn.sync(
+                fs.loop,
+                fs._pipe_file,
+                path,
+                data,
+                chunksize=chunksize,
+                timeout=max(limit.remaining(), 0.001),
+            )
+    except asyncio.TimeoutError as error:  # fsspec's FSTimeoutError, or a request's timeout
+        if limit.remaining() <= _DEADLINE_SLACK:
+            raise TimedOut(limit.message(what)) from error
+        raise RemoteError(f"cannot write {url}: {_describe(error, target)}") from error
+    except Exception as error:
+        raise RemoteError(f"cannot write {url}: {_describe(error, target)}") from error
 
 
 def _write_local(
     target: Destination, files: Mapping[str, bytes | str], names: Mapping[str, str]
 ) -> dict[str, str]:
-    written = write_local_files(
-        target.root, {names[name]: content for name, content in files.items()}
-    )
+    written = write_local_files(target.root, {names[n]: content for n, content in files.items()})
     return {name: str(written[names[name]]) for name in files}
 
 
-def _object_store(target: Destination, options: Mapping[str, Any]) -> Any:
-    """A fresh s3fs/gcsfs file system for ``target`` (the import is here: they are extras)."""
+def _object_store(target: Destination, options: Mapping[str, Any], limit: Deadline) -> Any:
+    """A fresh s3fs/gcsfs file system for ``target`` (the import is here: they are extras), with
+    connect and read timeouts per request unless ``options`` or fsspec's config set them."""
     extra, module = _OBJECT_STORES[target.scheme]
     missing = PluginError(
         f"{target.scheme}:// outputs need the {extra} extra: "
         f"pip install 'kedro-airflow-k8s[{extra}]'"
     )
     kwargs = {"skip_instance_cache": True, **options}
+    connect = max(0.001, limit.bound(CONNECT_TIMEOUT))
+    read = max(0.001, limit.bound(READ_TIMEOUT))
     try:
         if module == "s3fs":
             import s3fs
 
             factory: Any = s3fs.S3FileSystem
+            # botocore's timeouts; keys the user set (here or in FSSPEC_S3_CONFIG_KWARGS) win.
+            config = {"connect_timeout": connect, "read_timeout": read}
+            config.update(_fsspec_option("config_kwargs", ("s3", "s3a")) or {})
+            config.update(options.get("config_kwargs") or {})
+            kwargs["config_kwargs"] = config
         else:
+            import aiohttp
             import gcsfs
 
             factory = gcsfs.GCSFileSystem
+            if not _gcs_option_set("requests_timeout", options):
+                kwargs["requests_timeout"] = aiohttp.ClientTimeout(
+                    total=None, sock_connect=connect, sock_read=read
+                )
             if _gcs_emulated(options):
                 # gcsfs >= 2026.x exports ExtendedGcsFileSystem by default, which first asks the
                 # gRPC Storage Control API for the bucket type (zonal / hierarchical). An emulator
@@ -357,6 +412,17 @@ def _object_store(target: Destination, options: Mapping[str, Any]) -> Any:
             f"cannot open {target.text!r}: {_describe(error, target)} (storage options: "
             f"{', '.join(sorted(options)) or 'none'})"
         ) from error
+
+
+def _fsspec_option(option: str, protocols: tuple[str, ...]) -> Any:
+    """An option set in fsspec's config (FSSPEC_<PROTOCOL>_<OPTION>) for one of ``protocols``."""
+    import fsspec.config
+
+    for protocol in protocols:
+        value = fsspec.config.conf.get(protocol, {}).get(option)
+        if value is not None:
+            return value
+    return None
 
 
 class _DropTracebacks(logging.Filter):
@@ -413,6 +479,8 @@ def _describe(error: BaseException, target: Destination) -> str:
         or detail.startswith("Forbidden")  # gcsfs: OSError("Forbidden: <url> <message>")
     ):
         return f"access denied, check the credentials ({detail})"
+    if isinstance(error, asyncio.TimeoutError):
+        return "the storage did not answer within a request's time limit"
     if isinstance(error, ConnectionError) or "Connect" in name or "Timeout" in name:
         return f"cannot connect to the storage endpoint ({name}: {detail})"
     if "Credentials" in name:

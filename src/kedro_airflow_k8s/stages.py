@@ -10,6 +10,7 @@ from typing import Any
 
 from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import RunConfig
+from kedro_airflow_k8s.deadline import Deadline
 from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, format_table
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
@@ -255,12 +256,12 @@ def build_spark_artifacts(
     )
 
 
-def ship_artifacts(compiled: CompiledDag) -> dict[str, str]:
+def ship_artifacts(compiled: CompiledDag, *, deadline: Deadline | None = None) -> dict[str, str]:
     """Upload the spark artifacts (before the DAG that reads them); name -> where written."""
     artifacts = compiled.artifacts
     if artifacts is None or not artifacts.files:
         return {}
-    return upload_files(artifacts.destination, artifacts.files)
+    return upload_files(artifacts.destination, artifacts.files, deadline=deadline)
 
 
 def write_dag(compiled: CompiledDag, folder: Path) -> Path:
