@@ -156,6 +156,15 @@ def test_unknown_pipeline_is_a_clean_error(project: Path) -> None:
     )
 
 
+def test_an_environment_that_does_not_exist_is_named_as_such(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "-e", "nope", "compile")
+    _assert_clean_error(
+        done,
+        f"environment 'nope' does not exist: there is no folder {project / 'conf' / 'nope'} "
+        "(environments: base, local; -e/--env or KEDRO_ENV picks one)",
+    )
+
+
 def test_a_bad_option_is_a_usage_error(project: Path) -> None:
     done = kedro(project, "airflow-k8s", "compile", "--no-such-option")
     assert done.returncode == EXIT_USAGE, done.stderr[-2000:]

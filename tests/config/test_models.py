@@ -1352,8 +1352,10 @@ def test_multiline_values_stay_on_one_line():
     )
 
 
-def test_validation_error_does_not_leak_a_pydantic_traceback():
+def test_validation_error_keeps_the_pydantic_error_as_its_cause():
+    from pydantic import ValidationError
+
     with pytest.raises(ConfigError) as caught:
         parse_config(rc(startup_time="x"))
-    assert caught.value.__cause__ is None
-    assert caught.value.__suppress_context__
+    assert isinstance(caught.value.__cause__, ValidationError)
+    assert "\n" not in caught.value.message
