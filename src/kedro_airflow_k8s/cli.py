@@ -244,7 +244,7 @@ def schedule(
         try:
             chosen = validate_schedule(cron_expression)
         except ValueError as exc:
-            raise PluginError(f"-c/--cron-expression: {exc}") from None
+            raise PluginError(f"-c/--cron-expression: {exc}") from exc
     _ship(obj, output, schedule=chosen, dag_id=dag_name)
 
 

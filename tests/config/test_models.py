@@ -1025,14 +1025,19 @@ ERRORS = [
     (
         "cron-out-of-range",
         rc(cron_expression="61 * * * *"),
-        "run_config.cron_expression: '61 * * * *' is not a cron expression: minute value 61 is "
-        "outside 0-59",
+        "run_config.cron_expression: '61 * * * *' is not a cron expression: minute field '61': "
+        "out of range",
     ),
     (
         "cron-month-out-of-range",
         rc(cron_expression="0 0 1 13 *"),
-        "run_config.cron_expression: '0 0 1 13 *' is not a cron expression: month value 13 is "
-        "outside 1-12",
+        "run_config.cron_expression: '0 0 1 13 *' is not a cron expression: month field '13': "
+        "out of range",
+    ),
+    (
+        "cron-never-runs",
+        rc(cron_expression="0 0 31 2 *"),
+        "run_config.cron_expression: '0 0 31 2 *' never runs: no date matches it",
     ),
     (
         "cron-field-count",
