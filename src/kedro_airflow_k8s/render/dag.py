@@ -358,7 +358,7 @@ def runtime_source(module: str) -> str:
 # Runtime extension modules: embedded when their SPEC section is set (key, module, expression).
 EXTENSIONS = (
     ("mlflow", "mlflow_run", "MlflowExtension"),
-    ("volume", "volume", "VolumeExtension"),
+    ("volume", "volume", "VolumeExtension(untemplated)"),
     ("spark", "spark", "SparkExtension(untemplated)"),
 )
 CUSTOM_SPARK_EXTENSION = "SparkExtension(untemplated, CUSTOM_SPARK_OPERATORS)"

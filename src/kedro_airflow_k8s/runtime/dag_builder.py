@@ -5,9 +5,13 @@ file, followed by the SPEC literal and ``dag = build_dag(SPEC)``. It imports onl
 library, Airflow, its cncf-kubernetes provider and the kubernetes client, and works on Airflow 3
 and Airflow 2.10. It must not use ``from __future__`` imports (it is not at the top of the file).
 
-Every string from the user (node names, config values...) is passed to Airflow wrapped in
-``literal()`` so Airflow never renders it as a Jinja template; only values the plugin marks as
-templates (``{"jinja": "..."}``) are rendered.
+Airflow renders the strings of an operator's template fields as Jinja templates. A string from
+the user (node names, config values...) that rendering would change, one holding a Jinja
+delimiter, ending in one of the operator's template file extensions or with line ends Jinja
+rewrites, is passed wrapped in ``literal()`` (:class:`VerbatimValue`) so Airflow keeps it
+verbatim; other strings are passed as they are, so the operators stay plain data for Airflow's
+tools (``dry_run()``, ``airflow tasks render``). Only values the plugin marks as templates
+(``{"jinja": "..."}``) are rendered.
 
 Optional features live in other runtime modules, embedded after this one, as *extensions*: classes
 with any of these static methods, called in order for each extension given to :func:`build_dag`:
@@ -48,17 +52,51 @@ except ImportError:  # Airflow 2.10
     from airflow.operators.empty import EmptyOperator  # type: ignore[no-redef]
 
 
-def untemplated(value: Any) -> Any:
-    """Protect plain strings (also inside lists and dicts) from Jinja; render ``{"jinja": s}``."""
+_JINJA_DELIMITERS = ("{{", "{%", "{#")
+
+
+class VerbatimValue(type(literal(""))):  # type: ignore[misc]
+    """Airflow's ``literal()``: a string Airflow renders as itself. It also reads as its text
+    where Airflow does not render first: when the Kubernetes client turns a pod into a dict
+    (``KubernetesPodOperator.dry_run()``) and in ``str()``."""
+
+    def to_dict(self) -> Any:
+        return self.value
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def needs_literal(text: str, template_ext: Any = ()) -> bool:
+    """Whether Airflow's rendering would not give ``text`` back as it is: it holds a Jinja
+    delimiter, ends in one of ``template_ext`` (Airflow then reads the file of that name as the
+    template), or has line ends Jinja rewrites (``\r`` becomes ``\n``, a final ``\n`` is
+    dropped)."""
+    if any(delimiter in text for delimiter in _JINJA_DELIMITERS):
+        return True
+    if "\r" in text or text.endswith("\n"):
+        return True
+    return bool(template_ext) and text.endswith(tuple(template_ext))
+
+
+def untemplated(value: Any, template_ext: Any = (), *, marks: bool = True) -> Any:
+    """``value`` (also inside lists and dicts) as Airflow must take it: the strings its rendering
+    would change (:func:`needs_literal`, with the operator's ``template_ext``) wrapped in
+    :class:`VerbatimValue`, other strings as they are; ``{"jinja": s}`` is the plugin's template
+    ``s`` unless ``marks`` is false (user data, where such a dict is data like any other)."""
     if isinstance(value, str):
-        return literal(value)
+        return VerbatimValue(value) if needs_literal(value, template_ext) else value
     if isinstance(value, dict):
-        if set(value) == {"jinja"}:
+        if marks and set(value) == {"jinja"}:
             return value["jinja"]
-        return {key: untemplated(item) for key, item in value.items()}
+        return {key: untemplated(item, template_ext, marks=marks) for key, item in value.items()}
     if isinstance(value, list):
-        return [untemplated(item) for item in value]
+        return [untemplated(item, template_ext, marks=marks) for item in value]
     return value
+
+
+def _pod_untemplated(value: Any, *, marks: bool = True) -> Any:
+    return untemplated(value, KubernetesPodOperator.template_ext, marks=marks)
 
 
 _PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -160,7 +198,7 @@ def build_secret(spec: dict[str, Any]) -> Secret:
 def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> dict[str, Any]:
     """Keyword arguments of KubernetesPodOperator shared by every node task of a profile."""
     kwargs: dict[str, Any] = {
-        "image": pod["image"],
+        "image": _pod_untemplated(pod["image"], marks=False),
         "image_pull_policy": pod["image_pull_policy"],
         "namespace": pod["namespace"],
         "startup_timeout_seconds": pod["startup_timeout_seconds"],
@@ -171,7 +209,7 @@ def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> 
     if pod.get("service_account_name"):
         kwargs["service_account_name"] = pod["service_account_name"]
     if pod.get("kubernetes_conn_id"):
-        kwargs["kubernetes_conn_id"] = pod["kubernetes_conn_id"]
+        kwargs["kubernetes_conn_id"] = _pod_untemplated(pod["kubernetes_conn_id"], marks=False)
     if pod.get("image_pull_secrets"):
         kwargs["image_pull_secrets"] = [
             k8s.V1LocalObjectReference(name=name) for name in pod["image_pull_secrets"]
@@ -184,12 +222,9 @@ def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> 
                 requests=profile.get("requests") or None,
                 limits=profile.get("limits") or None,
             )
-        if profile.get("node_selector"):
-            kwargs["node_selector"] = untemplated(profile["node_selector"])
-        if profile.get("labels"):
-            kwargs["labels"] = untemplated(profile["labels"])
-        if profile.get("annotations"):
-            kwargs["annotations"] = untemplated(profile["annotations"])
+        for key in ("node_selector", "labels", "annotations"):
+            if profile.get(key):
+                kwargs[key] = _pod_untemplated(profile[key], marks=False)
         if profile.get("tolerations"):
             kwargs["tolerations"] = list(profile["tolerations"])
         if profile.get("affinity"):
@@ -286,18 +321,18 @@ def build_dag(spec: dict[str, Any], extensions: Any = ()) -> DAG:
             kwargs["env_vars"] = dict(spec["pod"].get("env_vars") or {})
             template = templates.get(task.get("pod_template") or "")
             if template:
-                kwargs["pod_template_dict"] = template["template"]
+                kwargs["pod_template_dict"] = _pod_untemplated(template["template"], marks=False)
                 if template.get("image"):
-                    kwargs["image"] = template["image"]
+                    kwargs["image"] = _pod_untemplated(template["image"], marks=False)
             _call(extensions, "pod_arguments", spec, task, kwargs)
             group = groups.get(tuple(task.get("group", [])))
             operator = _extension_operator(extensions, spec, task, kwargs, group)
             if operator is None:
-                kwargs["env_vars"] = untemplated(kwargs["env_vars"]) or None
+                kwargs["env_vars"] = _pod_untemplated(kwargs["env_vars"]) or None
                 operator = KubernetesPodOperator(
                     task_id=task["task_id"],
                     name=task["pod_name"],
-                    arguments=untemplated(task["arguments"]),
+                    arguments=_pod_untemplated(task["arguments"]),
                     task_group=group,
                     **kwargs,
                 )
