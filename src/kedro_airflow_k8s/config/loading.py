@@ -322,6 +322,8 @@ def _describe(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
         "enum",
         "greater_than",
         "greater_than_equal",
+        "less_than",
+        "less_than_equal",
     ):
         shown = repr(value)
         if len(shown) > 60:

@@ -17,7 +17,12 @@ from typing import Any
 import jinja2
 
 from kedro_airflow_k8s import __version__
-from kedro_airflow_k8s.config.models import ResourceProfile, RunConfig, parse_pod_template
+from kedro_airflow_k8s.config.models import (
+    DEFAULT_START_DATE,
+    ResourceProfile,
+    RunConfig,
+    parse_pod_template,
+)
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings
 from kedro_airflow_k8s.plan.model import TaskPlan
@@ -25,9 +30,9 @@ from kedro_airflow_k8s.plan.naming import short_hash
 from kedro_airflow_k8s.render.literals import to_literal
 from kedro_airflow_k8s.render.spark import SparkArtifactUrls, default_project_home, spark_spec
 
-DEFAULT_START_DATE = "20240101"
 GENERATED_TAG = "generated_with_kedro_airflow_k8s"
 _TAG_MAX = 100  # Airflow rejects longer DAG tags
+_TASK_ID_MAX = 250  # Airflow's longest task id
 _DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 FINAL_TASK_ID = "pipeline_complete"
@@ -138,6 +143,8 @@ def external_dependencies_spec(
     used = taken if taken is not None else set()
     for entry in run_config.external_dependencies:
         base = f"wait_for_{entry.dag_id}" + (f".{entry.task_id}" if entry.task_id else "")
+        if len(base) > _TASK_ID_MAX - 8:  # room for a "_<n>" suffix
+            base = f"{base[: _TASK_ID_MAX - 16]}_{short_hash(base)}"
         task_id, number = base, 1
         while task_id in used:
             number += 1
