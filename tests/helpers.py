@@ -108,12 +108,13 @@ def without_permission_override() -> None:
 
 def load_runtime(*modules: str) -> Any:
     """The runtime modules' names in one namespace, exactly as a generated DAG file defines them
-    before its ``dag = build_dag(...)`` line (``dag_builder`` first, then ``modules``)."""
+    before its ``dag = build_dag(...)`` line (``params`` and ``dag_builder`` first, then
+    ``modules``)."""
     from types import SimpleNamespace
 
     from kedro_airflow_k8s.render.dag import runtime_source
 
-    source = "\n\n".join(runtime_source(m) for m in ("dag_builder", *modules))
+    source = "\n\n".join(runtime_source(m) for m in ("params", "dag_builder", *modules))
     namespace: dict[str, Any] = {"__name__": "kak8s_generated_dag"}
     exec(compile(source, "generated_dag.py", "exec"), namespace)
     return SimpleNamespace(**namespace)

@@ -165,6 +165,32 @@ def test_an_environment_that_does_not_exist_is_named_as_such(project: Path) -> N
     )
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            ["--param", "learning-rate=0.1"],
+            "--param: 'learning-rate' cannot be a Kedro parameter name: use letters, digits and "
+            "'_' (not first), with '.' between nested names",
+        ),
+        (
+            ["--param", "model=small", "--param", "model.depth=3"],
+            "--param: 'model' and 'model.depth' cannot both be parameters: 'model.depth' is "
+            "inside 'model', and Kedro would keep only one of them",
+        ),
+    ],
+    ids=["name", "nested"],
+)
+def test_run_once_refuses_params_kedro_would_refuse_before_anything_is_shipped(
+    project: Path, tmp_path: Path, params: list[str], message: str
+) -> None:
+    # The config's Airflow (localhost:8080) is not running: reaching it first would fail with
+    # exit code 5; the parameters are refused before that, and before any upload.
+    done = kedro(project, "airflow-k8s", "run-once", "-o", str(tmp_path), *params)
+    _assert_clean_error(done, message)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_bad_option_is_a_usage_error(project: Path) -> None:
     done = kedro(project, "airflow-k8s", "compile", "--no-such-option")
     assert done.returncode == EXIT_USAGE, done.stderr[-2000:]

@@ -199,6 +199,17 @@ def _check_dag_name(dag_name: str | None, obj: CliContext) -> None:
         )
 
 
+def _check_run_conf(conf: dict[str, str], loaded: Any) -> None:
+    """The run's conf with the rules the DAG's ``kedro_params`` applies in the pods."""
+    from kedro_airflow_k8s.runtime.params import check_run_conf
+
+    run_config = loaded.config.run_config
+    try:
+        check_run_conf(conf, run_config.macro_params, run_config.variables_params)
+    except ValueError as exc:
+        raise PluginError(f"--param: {exc}") from exc
+
+
 def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
     from kedro_airflow_k8s import ship, stages
 
@@ -292,6 +303,7 @@ def run_once(
     _check_dag_name(dag_name, obj)
     conf = operate.parse_params(params)
     loaded = _load(obj)
+    _check_run_conf(conf, loaded)  # before anything is shipped or triggered
     destination = _destination(loaded, output)
     api = AirflowApi(ClientSettings.from_env(_host(loaded)))
     api.version()  # reachable, authorised and Airflow 3, before anything is shipped

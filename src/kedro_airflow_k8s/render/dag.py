@@ -379,7 +379,8 @@ def render_dag(spec: dict[str, Any], custom_spark_source: str | None = None) -> 
     used = [(module, name) for key, module, name in EXTENSIONS if spec.get(key)]
     if custom_spark_source:
         used = [(m, CUSTOM_SPARK_EXTENSION if m == "spark" else n) for m, n in used]
-    sources = [runtime_source("dag_builder")] + [runtime_source(module) for module, _ in used]
+    sources = [runtime_source("params"), runtime_source("dag_builder")]
+    sources += [runtime_source(module) for module, _ in used]
     template = _environment().get_template("dag.py.j2")
     return template.render(
         version=__version__,

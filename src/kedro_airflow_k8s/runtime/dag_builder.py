@@ -4,6 +4,7 @@ This module runs inside Airflow: the renderer embeds its source verbatim into ev
 file, followed by the SPEC literal and ``dag = build_dag(SPEC)``. It imports only the standard
 library, Airflow, its cncf-kubernetes provider and the kubernetes client, and works on Airflow 3
 and Airflow 2.10. It must not use ``from __future__`` imports (it is not at the top of the file).
+The params module (``kedro_params``, the ``--params`` of the node pods) comes before it.
 
 Airflow renders the strings of an operator's template fields as Jinja templates. A string from
 the user (node names, config values...) that rendering would change, one holding a Jinja
@@ -28,7 +29,6 @@ An extension is a class with static methods, or an instance.
 """
 
 import datetime
-import re
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -99,68 +99,10 @@ def _pod_untemplated(value: Any, *, marks: bool = True) -> Any:
     return untemplated(value, KubernetesPodOperator.template_ext, marks=marks)
 
 
-_PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_PARAM_ESCAPED = frozenset(',"\\$\x7f\x85\u2028\u2029')
-
-
-def _yaml_printable(code: int) -> bool:
-    """Characters YAML accepts as they are (control characters, C1 codes, surrogates, BOM and
-    non-characters must be escaped)."""
-    if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
-        return False
-    return code not in (0xFEFF, 0xFFFE, 0xFFFF)
-
-
-def encode_param_value(value: Any) -> str:
-    """A value for ``kedro run --params``, which splits on every comma and reads each value as
-    YAML then OmegaConf: strings go double-quoted with commas, quotes, backslashes, control
-    characters and ``${`` escaped, so they arrive exactly as given; numbers and booleans stay
-    typed."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if value is None:
-        return "null"
-    if not isinstance(value, str):
-        raise ValueError(f"a Kedro parameter value must be a string, number or boolean: {value!r}")
-    out = []
-    for index, char in enumerate(value):
-        code = ord(char)
-        if char == "$" and value[index + 1 : index + 2] == "{":
-            out.append("\\x5c\\x24")  # OmegaConf's escape of an interpolation: \${
-        elif char == "\\" and value[index + 1 : index + 3] == "${":
-            out.append("\\x5c\\x5c")
-        elif char in _PARAM_ESCAPED or not _yaml_printable(code):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def _flatten_params(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten_params(f"{prefix}.{key}" if prefix else str(key), item, out)
-    else:
-        out[prefix] = value
-
-
-def kedro_params(*mappings: Any) -> str:
-    """The ``--params`` value for the given mappings, later ones winning; undefined template
-    values (a macro that a run without logical date lacks) are left out."""
-    merged: dict[str, Any] = {}
-    for mapping in mappings:
-        if not isinstance(mapping, dict):
-            continue  # None, or an undefined template value
-        for key, value in mapping.items():
-            if type(value).__name__.endswith("Undefined"):
-                continue
-            _flatten_params(str(key), value, merged)
-    for key in merged:
-        if not _PARAM_KEY.match(key):
-            raise ValueError(f"{key!r} cannot be a Kedro parameter name")
-    return ",".join(f"{key}={encode_param_value(value)}" for key, value in merged.items())
+def _params_macro() -> Any:
+    """``kedro_params`` of the params module (runtime/params.py), which a DAG file holds before
+    this module: the one place the rules for ``kedro run --params`` live."""
+    return globals()["kedro_params"]
 
 
 def slack_failure_callback(connection_id: str, template: str) -> Any:
@@ -304,7 +246,7 @@ def build_dag(spec: dict[str, Any], extensions: Any = ()) -> DAG:
         "max_active_runs": dag_spec.get("max_active_runs", 1),
         "default_args": default_args,
         "tags": list(dag_spec["tags"]),
-        "user_defined_macros": {"kedro_params": kedro_params},
+        "user_defined_macros": {"kedro_params": _params_macro()},
     }
     _call(extensions, "dag_arguments", spec, dag_kwargs)
     dag = DAG(schedule=dag_kwargs.pop("schedule"), **dag_kwargs)
