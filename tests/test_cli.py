@@ -191,6 +191,53 @@ def test_run_once_refuses_params_kedro_would_refuse_before_anything_is_shipped(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    ("relative", "text", "message"),
+    [
+        (
+            "src/spaceflights/pipeline_registry.py",
+            "def register_pipelines():\n    raise RuntimeError('no pipelines today')\n",
+            "RuntimeError: no pipelines today (src/spaceflights/pipeline_registry.py, line 2)",
+        ),
+        (
+            "conf/base/catalog.yml",
+            "companies: [unclosed\n",
+            "ParserError: Invalid YAML or JSON file {project}/conf/base/catalog.yml, unable to "
+            "read line 1, position 0.",
+        ),
+    ],
+    ids=["pipeline-registry", "catalog"],
+)
+def test_a_broken_project_is_one_line_naming_where(
+    project: Path, relative: str, text: str, message: str
+) -> None:
+    path = project / relative
+    original = path.read_text()
+    path.write_text(text)
+    try:
+        done = kedro(project, "airflow-k8s", "compile", "--explain")
+    finally:
+        path.write_text(original)
+    _assert_clean_error(
+        done, f"cannot load the Kedro project {project}: " + message.format(project=project)
+    )
+
+
+def test_a_timeout_that_is_not_a_number_is_a_usage_error(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "--timeout", "nan", "compile")
+    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
+    assert "Error: Invalid value for '--timeout': nan is not a number of seconds" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_dag_name_too_long_for_airflow_says_so(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "schedule", "-d", "d" * 251)
+    _assert_clean_error(
+        done,
+        "-d/--dag-name 'dddddddddddddddddddd'... is 251 characters: a DAG id takes at most 250",
+    )
+
+
 def test_a_bad_option_is_a_usage_error(project: Path) -> None:
     done = kedro(project, "airflow-k8s", "compile", "--no-such-option")
     assert done.returncode == EXIT_USAGE, done.stderr[-2000:]

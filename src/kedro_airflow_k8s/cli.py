@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import sys
@@ -37,8 +38,36 @@ def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
     """Load the project; what Kedro prints meanwhile goes to stderr, stdout carries results."""
     from kedro_airflow_k8s import stages
 
-    with contextlib.redirect_stdout(sys.stderr):
-        return stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+    except PluginError:
+        raise
+    except Exception as error:
+        raise _project_error(error, obj.project_path) from error
+
+
+def _project_error(error: Exception, project: Path) -> Exception:
+    """A failure of the project's code or files (its pipeline registry, settings, catalog) as
+    one line naming the error and where in the project it happened; a failure inside the
+    plugin itself is returned as it is, to be reported with its traceback."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    plugin = str(Path(__file__).resolve().parent)
+    if frames and str(Path(frames[-1].filename).resolve()).startswith(plugin):
+        return error
+    root = project.resolve()
+    where = ""
+    for frame in reversed(frames):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root):
+            where = f" ({path.relative_to(root)}, line {frame.lineno})"
+            break
+    detail = " ".join(str(error).split()) or "no message"
+    return PluginError(
+        f"cannot load the Kedro project {project}: {type(error).__name__}: {detail}{where}"
+    )
 
 
 def _warn(compiled: Any) -> None:
@@ -88,6 +117,8 @@ def commands() -> None:
 @click.pass_context
 def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> None:
     """Compile Kedro pipelines into Airflow DAGs of Kubernetes pods, ship and run them."""
+    if math.isnan(timeout):  # FloatRange lets NaN through: no comparison holds for it
+        raise click.BadParameter("nan is not a number of seconds", param_hint="'--timeout'")
     metadata = ctx.obj
     project_path = Path(getattr(metadata, "project_path", None) or Path.cwd())
     pipelines = _split(pipeline)
@@ -100,7 +131,7 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(),
     default=None,
     help="Folder to write the DAG files to  [default: <project>/dag].",
 )
@@ -124,7 +155,7 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
 @click.pass_obj
 def compile(
     obj: CliContext,
-    output: Path | None,
+    output: str | None,
     image: str | None,
     group_by: str | None,
     explain: str | None,
@@ -140,7 +171,8 @@ def compile(
                 explain_plan(stages.plan_pipeline(loaded, name, group_by), explain), nl=False
             )
         return
-    target = output if output is not None else obj.project_path / "dag"
+    # An empty -o means the default, as for the upload commands.
+    target = Path(output) if output else obj.project_path / "dag"
     compiled = [
         stages.compile_pipeline(loaded, n, image=image, group_by=group_by) for n in obj.pipelines
     ]
@@ -193,9 +225,14 @@ def _check_dag_name(dag_name: str | None, obj: CliContext) -> None:
         return
     if len(obj.pipelines) > 1:
         raise PluginError("-d/--dag-name names one DAG: select one pipeline with -p")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,250}", dag_name):
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", dag_name):
         raise PluginError(
             f"-d/--dag-name {dag_name!r}: a DAG id takes letters, digits, '_', '.' and '-' only"
+        )
+    if len(dag_name) > 250:
+        raise PluginError(
+            f"-d/--dag-name {dag_name[:20]!r}... is {len(dag_name)} characters: a DAG id takes "
+            "at most 250"
         )
 
 
