@@ -59,12 +59,12 @@ def read_project_names(project_path: Path) -> ProjectNames:
     pyproject = project_path / "pyproject.toml"
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise PluginError(
             f"no pyproject.toml in {project_path}: run init in a Kedro project"
-        ) from None
+        ) from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PluginError(f"{pyproject}: cannot be read: {exc}") from None
+        raise PluginError(f"{pyproject}: cannot be read: {exc}") from exc
     tool = data.get("tool")
     kedro = tool.get("kedro") if isinstance(tool, dict) else None
     if not isinstance(kedro, dict):
@@ -119,8 +119,8 @@ def check_airflow_url(url: str) -> str:
         )
     try:
         host = PluginConfig.model_validate({"host": url}).host
-    except ValidationError:
-        raise PluginError(f"AIRFLOW_URL {url!r}: not an http:// or https:// URL") from None
+    except ValidationError as exc:
+        raise PluginError(f"AIRFLOW_URL {url!r}: not an http:// or https:// URL") from exc
     return str(host)
 
 
@@ -195,7 +195,7 @@ def plan_files(
             has_requirements=has_requirements,
         )
     except ValueError as exc:
-        raise PluginError(f"cannot write the GitHub workflows: {exc}") from None
+        raise PluginError(f"cannot write the GitHub workflows: {exc}") from exc
     dockerfile = scaffold.render_dockerfile(
         project_name=names.project_name, has_requirements=has_requirements
     )
