@@ -157,11 +157,14 @@ def test_unknown_pipeline_is_a_clean_error(project: Path) -> None:
 
 
 def test_an_environment_that_does_not_exist_is_named_as_such(project: Path) -> None:
+    # Other tests of the module may add environments to the shared project.
+    known = sorted(p.name for p in (project / "conf").iterdir() if p.is_dir())
+    assert {"base", "local"} <= set(known)
     done = kedro(project, "airflow-k8s", "-e", "nope", "compile")
     _assert_clean_error(
         done,
         f"environment 'nope' does not exist: there is no folder {project / 'conf' / 'nope'} "
-        "(environments: base, local; -e/--env or KEDRO_ENV picks one)",
+        f"(environments: {', '.join(known)}; -e/--env or KEDRO_ENV picks one)",
     )
 
 
