@@ -66,9 +66,15 @@ def dag_spec(dag_file: Path) -> dict[str, Any]:
 
 
 def kedro(
-    project: Path, *args: str, env: dict[str, str] | None = None
+    project: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    honour_permissions: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real ``kedro`` command of this virtualenv inside ``project``."""
+    """Run the real ``kedro`` command of this virtualenv inside ``project``.
+
+    ``honour_permissions``: file permission bits apply to the command even when the tests run
+    as root (see :func:`without_permission_override`)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEDRO_")}
     full_env.update({"KEDRO_DISABLE_TELEMETRY": "true", **(env or {})})
     return subprocess.run(
@@ -79,17 +85,36 @@ def kedro(
         text=True,
         timeout=600,
         check=False,
+        preexec_fn=without_permission_override if honour_permissions else None,
     )
+
+
+def without_permission_override() -> None:
+    """In a child process before it starts (``preexec_fn``): when running as root, give up the
+    capabilities that let root ignore file permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH),
+    so a read-only folder refuses the command as it would refuse any user. The process stays
+    root (it can still read what root owns); nothing changes for other users."""
+    if os.geteuid() != 0:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
+    for capability in (cap_dac_override, cap_dac_read_search):
+        if libc.prctl(pr_capbset_drop, capability, 0, 0, 0) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"cannot drop capability {capability}: {os.strerror(error)}")
 
 
 def load_runtime(*modules: str) -> Any:
     """The runtime modules' names in one namespace, exactly as a generated DAG file defines them
-    before its ``dag = build_dag(...)`` line (``dag_builder`` first, then ``modules``)."""
+    before its ``dag = build_dag(...)`` line (``params`` and ``dag_builder`` first, then
+    ``modules``)."""
     from types import SimpleNamespace
 
     from kedro_airflow_k8s.render.dag import runtime_source
 
-    source = "\n\n".join(runtime_source(m) for m in ("dag_builder", *modules))
+    source = "\n\n".join(runtime_source(m) for m in ("params", "dag_builder", *modules))
     namespace: dict[str, Any] = {"__name__": "kak8s_generated_dag"}
     exec(compile(source, "generated_dag.py", "exec"), namespace)
     return SimpleNamespace(**namespace)

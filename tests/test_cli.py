@@ -189,22 +189,134 @@ def test_unknown_pipeline_is_a_clean_error(project: Path) -> None:
     )
 
 
+def test_an_environment_that_does_not_exist_is_named_as_such(project: Path) -> None:
+    # Other tests of the module may add environments to the shared project.
+    known = sorted(p.name for p in (project / "conf").iterdir() if p.is_dir())
+    assert {"base", "local"} <= set(known)
+    done = kedro(project, "airflow-k8s", "-e", "nope", "compile")
+    _assert_clean_error(
+        done,
+        f"environment 'nope' does not exist: there is no folder {project / 'conf' / 'nope'} "
+        f"(environments: {', '.join(known)}; -e/--env or KEDRO_ENV picks one)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            ["--param", "learning-rate=0.1"],
+            "--param: 'learning-rate' cannot be a Kedro parameter name: use letters, digits and "
+            "'_' (not first), with '.' between nested names",
+        ),
+        (
+            ["--param", "model=small", "--param", "model.depth=3"],
+            "--param: 'model' and 'model.depth' cannot both be parameters: 'model.depth' is "
+            "inside 'model', and Kedro would keep only one of them",
+        ),
+    ],
+    ids=["name", "nested"],
+)
+def test_run_once_refuses_params_kedro_would_refuse_before_anything_is_shipped(
+    project: Path, tmp_path: Path, params: list[str], message: str
+) -> None:
+    # The config's Airflow (localhost:8080) is not running: reaching it first would fail with
+    # exit code 5; the parameters are refused before that, and before any upload.
+    done = kedro(project, "airflow-k8s", "run-once", "-o", str(tmp_path), *params)
+    _assert_clean_error(done, message)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("relative", "text", "message"),
+    [
+        (
+            "src/spaceflights/pipeline_registry.py",
+            "def register_pipelines():\n    raise RuntimeError('no pipelines today')\n",
+            "RuntimeError: no pipelines today (src/spaceflights/pipeline_registry.py, line 2)",
+        ),
+        (
+            "conf/base/catalog.yml",
+            "companies: [unclosed\n",
+            "ParserError: Invalid YAML or JSON file {project}/conf/base/catalog.yml, unable to "
+            "read line 1, position 0.",
+        ),
+    ],
+    ids=["pipeline-registry", "catalog"],
+)
+def test_a_broken_project_is_one_line_naming_where(
+    project: Path, relative: str, text: str, message: str
+) -> None:
+    path = project / relative
+    original = path.read_text()
+    path.write_text(text)
+    try:
+        done = kedro(project, "airflow-k8s", "compile", "--explain")
+    finally:
+        path.write_text(original)
+    _assert_clean_error(
+        done, f"cannot load the Kedro project {project}: " + message.format(project=project)
+    )
+
+
+def test_a_timeout_that_is_not_a_number_is_a_usage_error(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "--timeout", "nan", "compile")
+    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
+    assert "Error: Invalid value for '--timeout': nan is not a number of seconds" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_dag_name_too_long_for_airflow_says_so(project: Path) -> None:
+    done = kedro(project, "airflow-k8s", "schedule", "-d", "d" * 251)
+    _assert_clean_error(
+        done,
+        "-d/--dag-name 'dddddddddddddddddddd'... is 251 characters: a DAG id takes at most 250",
+    )
+
+
 def test_a_bad_option_is_a_usage_error(project: Path) -> None:
     done = kedro(project, "airflow-k8s", "compile", "--no-such-option")
     assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
     assert "Error: No such option '--no-such-option'." in done.stderr
 
 
-def test_a_storage_failure_has_its_own_exit_code(project: Path, tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder\n")
-    done = kedro(project, "airflow-k8s", "upload-pipeline", "-o", str(blocker / "dags"))
-    _assert_clean_error(
-        done,
-        f"cannot write {blocker / 'dags' / 'spaceflights___default___local.py'}: "
-        f"{blocker / 'dags'} is not a folder",
-        EXIT_REMOTE,
-    )
+DAG_FILE = "spaceflights___default___local.py"
+
+
+def _blocked_output(tmp_path: Path, case: str) -> tuple[Path, str]:
+    """An output folder that cannot take the DAG file, and the reason the error must give."""
+    if case == "file-above-the-folder":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a folder\n")
+        return blocker / "dags", f"{blocker} is not a folder"
+    if case == "file-as-the-folder":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a folder\n")
+        return blocker, f"{blocker} is not a folder"
+    if case == "folder-as-the-dag-file":
+        output = tmp_path / "dags"
+        (output / DAG_FILE).mkdir(parents=True)
+        return output, f"{output / DAG_FILE} is a folder"
+    assert case == "read-only-folder"
+    output = tmp_path / "read-only"
+    output.mkdir()
+    output.chmod(0o555)
+    return output / "dags", f"Permission denied to write in {output}"
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["file-above-the-folder", "file-as-the-folder", "folder-as-the-dag-file", "read-only-folder"],
+)
+@pytest.mark.parametrize("command", ["compile", "upload-pipeline"])
+def test_an_output_that_cannot_be_written_is_one_line_naming_the_wrong_path(
+    project: Path, tmp_path: Path, command: str, case: str
+) -> None:
+    output, reason = _blocked_output(tmp_path, case)
+    before = sorted(tmp_path.rglob("*"))
+    done = kedro(project, "airflow-k8s", command, "-o", str(output), honour_permissions=True)
+    _assert_clean_error(done, f"cannot write {output / DAG_FILE}: {reason}", EXIT_REMOTE)
+    assert sorted(tmp_path.rglob("*")) == before  # no temporary file, nothing half-written
 
 
 QUIET = {

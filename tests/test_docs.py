@@ -106,9 +106,8 @@ def test_every_command_and_option_is_in_the_command_reference() -> None:
 
 def test_the_command_reference_shows_defaults_and_choices() -> None:
     compile_section = command_reference().split("\n## compile\n")[1].split("\n## ")[0]
-    assert (
-        "| `-o`, `--output` | folder | `<project>/dag` | Folder to write the DAG files to. |"
-        in (compile_section)
+    assert "| `-o`, `--output` | path | `<project>/dag` | Folder to write the DAG files to. |" in (
+        compile_section
     )
     assert "`table` \\| `json` \\| `mermaid`; alone: `table`" in compile_section
     run_once = command_reference().split("\n## run-once\n")[1].split("\n## ")[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import sys
@@ -40,11 +41,39 @@ def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
     """Load the project; what Kedro prints meanwhile goes to stderr, stdout carries results."""
     from kedro_airflow_k8s import stages
 
-    with contextlib.redirect_stdout(sys.stderr):
-        loaded = stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            loaded = stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+    except PluginError:
+        raise
+    except Exception as error:
+        raise _project_error(error, obj.project_path) from error
     for note in loaded.notes:
         click.echo(f"Warning: {note}", err=True)
     return loaded
+
+
+def _project_error(error: Exception, project: Path) -> Exception:
+    """A failure of the project's code or files (its pipeline registry, settings, catalog) as
+    one line naming the error and where in the project it happened; a failure inside the
+    plugin itself is returned as it is, to be reported with its traceback."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    plugin = str(Path(__file__).resolve().parent)
+    if frames and str(Path(frames[-1].filename).resolve()).startswith(plugin):
+        return error
+    root = project.resolve()
+    where = ""
+    for frame in reversed(frames):
+        path = Path(frame.filename).resolve()
+        if path.is_relative_to(root):
+            where = f" ({path.relative_to(root)}, line {frame.lineno})"
+            break
+    detail = " ".join(str(error).split()) or "no message"
+    return PluginError(
+        f"cannot load the Kedro project {project}: {type(error).__name__}: {detail}{where}"
+    )
 
 
 def _warn(compiled: Any) -> None:
@@ -97,6 +126,8 @@ def commands() -> None:
 @click.pass_context
 def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> None:
     """Compile Kedro pipelines into Airflow DAGs of Kubernetes pods, ship and run them."""
+    if math.isnan(timeout):  # FloatRange lets NaN through: no comparison holds for it
+        raise click.BadParameter("nan is not a number of seconds", param_hint="'--timeout'")
     metadata = ctx.obj
     project_path = Path(getattr(metadata, "project_path", None) or Path.cwd())
     pipelines = _split(pipeline)
@@ -109,7 +140,7 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
 @click.option(
     "-o",
     "--output",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(),
     default=None,
     help="Folder to write the DAG files to  [default: <project>/dag].",
 )
@@ -133,7 +164,7 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
 @click.pass_obj
 def compile(
     obj: CliContext,
-    output: Path | None,
+    output: str | None,
     image: str | None,
     group_by: str | None,
     explain: str | None,
@@ -149,10 +180,12 @@ def compile(
                 explain_plan(stages.plan_pipeline(loaded, name, group_by), explain), nl=False
             )
         return
-    target = output if output is not None else obj.project_path / "dag"
+    # An empty -o means the default, as for the upload commands.
+    target = Path(output) if output else obj.project_path / "dag"
     compiled = stages.compile_pipelines(loaded, obj.pipelines, image=image, group_by=group_by)
+    deadline = obj.deadline()  # for spark artifacts going to an object store
     for one in compiled:  # every pipeline compiled (and checked) before any file is written
-        _echo_artifacts(stages.ship_artifacts(one))
+        _echo_artifacts(stages.ship_artifacts(one, deadline=deadline))
         path = stages.write_dag(one, target)
         click.echo(str(path))
         _warn(one)
@@ -199,10 +232,26 @@ def _check_dag_name(dag_name: str | None, obj: CliContext) -> None:
         return
     if len(obj.pipelines) > 1:
         raise PluginError("-d/--dag-name names one DAG: select one pipeline with -p")
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,250}", dag_name):
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", dag_name):
         raise PluginError(
             f"-d/--dag-name {dag_name!r}: a DAG id takes letters, digits, '_', '.' and '-' only"
         )
+    if len(dag_name) > 250:
+        raise PluginError(
+            f"-d/--dag-name {dag_name[:20]!r}... is {len(dag_name)} characters: a DAG id takes "
+            "at most 250"
+        )
+
+
+def _check_run_conf(conf: dict[str, str], loaded: Any) -> None:
+    """The run's conf with the rules the DAG's ``kedro_params`` applies in the pods."""
+    from kedro_airflow_k8s.runtime.params import check_run_conf
+
+    run_config = loaded.config.run_config
+    try:
+        check_run_conf(conf, run_config.macro_params, run_config.variables_params)
+    except ValueError as exc:
+        raise PluginError(f"--param: {exc}") from exc
 
 
 def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
@@ -211,9 +260,10 @@ def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
     loaded = _load(obj)
     destination = _destination(loaded, output)
     compiled = stages.compile_pipelines(loaded, obj.pipelines, **compile_options)
+    deadline = obj.deadline()
     for one in compiled:
-        _echo_artifacts(stages.ship_artifacts(one))
-        click.echo(ship.upload_text(destination, one.file_name, one.source))
+        _echo_artifacts(stages.ship_artifacts(one, deadline=deadline))
+        click.echo(ship.upload_text(destination, one.file_name, one.source, deadline=deadline))
         _warn(one)
 
 
@@ -249,7 +299,7 @@ def schedule(
         try:
             chosen = validate_schedule(cron_expression)
         except ValueError as exc:
-            raise PluginError(f"-c/--cron-expression: {exc}") from None
+            raise PluginError(f"-c/--cron-expression: {exc}") from exc
     _ship(obj, output, schedule=chosen, dag_id=dag_name)
 
 
@@ -296,6 +346,7 @@ def run_once(
     _check_dag_name(dag_name, obj)
     conf = operate.parse_params(params)
     loaded = _load(obj)
+    _check_run_conf(conf, loaded)  # before anything is shipped or triggered
     destination = _destination(loaded, output)
     deadline = obj.deadline()
     with _connect(loaded, deadline) as api:  # reachable, authorised, known: before shipping
@@ -309,8 +360,10 @@ def run_once(
             extra_tags=(build_tag,),
             with_external_dependencies=False,
         )
-        _echo_artifacts(stages.ship_artifacts(compiled))
-        click.echo(ship.upload_text(destination, compiled.file_name, compiled.source))
+        _echo_artifacts(stages.ship_artifacts(compiled, deadline=deadline))
+        click.echo(
+            ship.upload_text(destination, compiled.file_name, compiled.source, deadline=deadline)
+        )
         _warn(compiled)
         trigger = operate.start_run(
             api,

@@ -6,8 +6,9 @@ or an object-store prefix (``s3://bucket/prefix``, ``gs://bucket/prefix``, ``gcs
 Every file is written whole or not at all:
 
 * local folders: the text goes to a temporary file beside the target (``.<name>.<random>.tmp``,
-  which Airflow does not parse) and is renamed over it; on any failure, Ctrl-C included, the old
-  file stays as it was and the temporary file is removed.
+  which Airflow does not parse) and is renamed over it; on any failure, Ctrl-C, SIGTERM and SIGHUP
+  included, the old file stays as it was and the temporary file is removed. Two processes writing
+  the same file at once each rename a whole file over it: the last rename wins.
 * object stores: one single ``PUT`` of the whole content (never a multipart or resumable upload), so
   the object is replaced in one step and a reader sees the old object or the new one.
 
@@ -29,17 +30,22 @@ By default everything comes from the environment, read by s3fs/botocore and gcsf
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import errno
 import logging
 import os
 import re
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kedro_airflow_k8s.errors import PluginError, RemoteError
+from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, Deadline
+from kedro_airflow_k8s.errors import PluginError, RemoteError, TimedOut
 
 SUPPORTED = "a local folder, file://, s3://, gs:// or gcs://"
 
@@ -49,6 +55,16 @@ _OBJECT_STORES = {"s3": ("aws", "s3fs"), "gs": ("gcp", "gcsfs"), "gcs": ("gcp", 
 # Larger than any DAG or artifact: s3fs switches to multipart at 2 x chunksize and gcsfs to a
 # resumable upload at chunksize. S3 takes at most 5 GiB in one PUT.
 _SINGLE_PUT_LIMIT = 5 * 2**30
+
+# Per request to an object store: seconds to connect, and to wait for each read of the answer
+# (both also bounded by what is left of the command's time limit).
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+# A timeout this close to the deadline is the deadline's (asyncio may fire a timer a hair early).
+_DEADLINE_SLACK = 0.1
+
+# Room for the file name in a temporary name (``.<name>.<random>.tmp``) within 255 bytes.
+_TEMP_NAME_ROOM = 200
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -109,24 +125,142 @@ def _check_name(name: str, destination: Destination) -> str:
 def write_local_atomic(path: Path, text: str | bytes) -> Path:
     """Write ``text`` to ``path`` through a temporary file beside it and a rename.
 
-    A reader sees the old file or the new one, never a partial one; on any failure the old
-    file is left as it was and the temporary file is removed. ``str`` is written as UTF-8,
-    line ends as they are.
+    A reader sees the old file or the new one, never a partial one; on any failure, Ctrl-C and
+    SIGTERM included, the old file is left as it was and the temporary file is removed. ``str``
+    is written as UTF-8, line ends as they are. Raises the ``OSError`` of a failed write (see
+    :func:`write_local_files` for the one-line error of the CLI).
     """
     data = text.encode("utf-8") if isinstance(text, str) else text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with terminated_as_exception():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp_name: str | None = None
+        # Termination is held back while the temporary file is created and released inside the
+        # try block, once its name is known: the clean-up below always finds the file.
+        mask = _hold_signals()
+        try:
+            try:
+                fd, temp_name = tempfile.mkstemp(
+                    prefix=f".{path.name[:_TEMP_NAME_ROOM]}.", suffix=".tmp", dir=path.parent
+                )
+            finally:
+                _release_signals(mask)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp_name, 0o644)
+            os.replace(temp_name, path)
+        except BaseException:
+            if temp_name is not None:
+                Path(temp_name).unlink(missing_ok=True)
+            raise
     return path
+
+
+def write_local_files(
+    folder: str | os.PathLike[str], files: Mapping[str, bytes | str]
+) -> dict[str, Path]:
+    """Write ``files`` (relative name -> content) into a local ``folder``, each whole or not at all.
+
+    A failure is a :class:`RemoteError` with one line naming the file and the path that is
+    actually wrong: a file where a folder should be, a folder where the file should be, the
+    folder that cannot be written to. Returns name -> absolute path written.
+    """
+    root = Path(folder)
+    written: dict[str, Path] = {}
+    for name, content in files.items():
+        path = Path(os.path.abspath(root / name))
+        try:
+            write_local_atomic(path, content)
+        except OSError as error:
+            raise RemoteError(f"cannot write {path}: {_local_reason(error, path)}") from error
+        written[name] = path
+    return written
+
+
+def _local_reason(error: OSError, path: Path) -> str:
+    """What is wrong on the way to ``path``, naming the path at fault."""
+    if os.path.isdir(path):
+        return f"{path} is a folder"
+    blocker = _first_existing(path.parent)
+    if blocker is not None and not os.path.isdir(blocker):
+        return f"{blocker} is not a folder"
+    reason = error.strerror or str(error) or type(error).__name__
+    if isinstance(error, PermissionError):
+        return f"{reason} to write in {blocker or path.parent}"
+    if error.errno == errno.ENAMETOOLONG:
+        return f"{reason} ({len(path.name)} characters in the file name)"
+    return reason
+
+
+def _first_existing(folder: Path) -> Path | None:
+    """``folder`` or its nearest ancestor that exists (as anything: file, folder, link)."""
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return None
+
+
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP) arrived while a file was written: raised so that the clean-up of
+    the write runs; :func:`terminated_as_exception` then ends the process by that signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_TERMINATING = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def terminated_as_exception() -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise :class:`Terminated` (as SIGINT raises
+    KeyboardInterrupt), so ``finally`` and ``except`` blocks remove temporary files; on the way
+    out the process is ended by the same signal, as it would have been without this.
+
+    Only in the main thread, and only for signals still at their default action: a handler that
+    someone else installed, or an ignored signal, is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    installed: dict[int, Any] = {}
+    for signum in _TERMINATING:
+        if signal.getsignal(signum) is signal.SIG_DFL:
+            installed[signum] = signal.signal(signum, _raise_terminated)
+    try:
+        yield
+    except Terminated as stop:
+        for signum, previous in installed.items():
+            signal.signal(signum, previous)
+        installed.clear()
+        if stop.signum in _TERMINATING:
+            os.kill(os.getpid(), stop.signum)  # default action: the process ends here
+        raise SystemExit(128 + stop.signum) from stop
+    finally:
+        for signum, previous in installed.items():
+            signal.signal(signum, previous)
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _hold_signals() -> set[int] | None:
+    """Block SIGTERM, SIGHUP and SIGINT (they wait, pending); the mask to restore, or None where
+    the platform cannot block signals."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {*_TERMINATING, signal.SIGINT})
+
+
+def _release_signals(mask: set[int] | None) -> None:
+    """Restore the mask :func:`_hold_signals` returned; a pending signal is handled now."""
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def upload_text(
@@ -135,14 +269,18 @@ def upload_text(
     text: str,
     *,
     storage_options: Mapping[str, Any] | None = None,
+    deadline: Deadline | None = None,
 ) -> str:
     """Write ``text`` as ``file_name`` in ``destination`` and return where it was written.
 
     The return value is an absolute path for local folders and ``scheme://bucket/prefix/name``
     for object stores. Raises :class:`PluginError` with a one-line message naming the
-    destination when the extra is missing, the scheme is unknown or the storage refuses.
+    destination when the extra is missing, the scheme is unknown or the storage refuses, and
+    :class:`TimedOut` when an object store has not answered within ``deadline``.
     """
-    written = upload_files(destination, {file_name: text}, storage_options=storage_options)
+    written = upload_files(
+        destination, {file_name: text}, storage_options=storage_options, deadline=deadline
+    )
     return written[file_name]
 
 
@@ -151,11 +289,18 @@ def upload_files(
     files: Mapping[str, bytes | str],
     *,
     storage_options: Mapping[str, Any] | None = None,
+    deadline: Deadline | None = None,
 ) -> dict[str, str]:
     """Write several files (name -> content) into ``destination``, each one whole or not at all.
 
     Files are written one after the other in the mapping's order (so put a DAG that refers to
     the others last); there is no all-or-nothing across files. Returns name -> where written.
+
+    Object stores: each request has connect and read timeouts, and all the writes together end
+    at ``deadline`` (default: :data:`~kedro_airflow_k8s.deadline.DEFAULT_TIMEOUT` seconds from
+    now), whatever the storage does; the write in flight is then cancelled and
+    :class:`TimedOut` raised. Local folders are written by the operating system, which has no
+    such limits.
     """
     target = parse_destination(destination)
     names = {name: _check_name(name, target) for name in files}
@@ -163,7 +308,8 @@ def upload_files(
         return {}
     if not target.scheme:
         return _write_local(target, files, names)
-    fs = _object_store(target, storage_options or {})
+    limit = deadline if deadline is not None else Deadline(DEFAULT_TIMEOUT)
+    fs = _object_store(target, storage_options or {}, limit)
     written: dict[str, str] = {}
     for name, content in files.items():
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
@@ -172,53 +318,76 @@ def upload_files(
             raise PluginError(
                 f"cannot write {url}: {len(data)} bytes is over the 5 GiB one-PUT limit"
             )
-        chunksize = max(50 * 2**20, len(data) + 1)
-        try:
-            with _no_library_tracebacks():
-                fs.pipe_file(f"{target.root}/{names[name]}", data, chunksize=chunksize)
-        except Exception as error:
-            raise RemoteError(f"cannot write {url}: {_describe(error, target)}") from error
+        _put(fs, f"{target.root}/{names[name]}", data, url, target, limit)
         written[name] = url
     return written
+
+
+def _put(fs: Any, path: str, data: bytes, url: str, target: Destination, limit: Deadline) -> None:
+    """One single-request upload, ended at the deadline whatever the storage does."""
+    import fsspec.asyn
+
+    what = f"writing {url}"
+    limit.check(what)
+    chunksize = max(50 * 2**20, len(data) + 1)
+    try:
+        with _no_library_tracebacks():
+            # fsspec's own bridge to the file system's event loop, with a timeout: the upload
+            # is cancelled when it runs out (a storage that accepts the connection and never
+            # answers holds an upload that waits for "100 Continue" past any read timeout).
+            fsspec.asyn.sync(
+                fs.loop,
+                fs._pipe_file,
+                path,
+                data,
+                chunksize=chunksize,
+                timeout=max(limit.remaining(), 0.001),
+            )
+    except asyncio.TimeoutError as error:  # fsspec's FSTimeoutError, or a request's timeout
+        if limit.remaining() <= _DEADLINE_SLACK:
+            raise TimedOut(limit.message(what)) from error
+        raise RemoteError(f"cannot write {url}: {_describe(error, target)}") from error
+    except Exception as error:
+        raise RemoteError(f"cannot write {url}: {_describe(error, target)}") from error
 
 
 def _write_local(
     target: Destination, files: Mapping[str, bytes | str], names: Mapping[str, str]
 ) -> dict[str, str]:
-    folder = Path(target.root)
-    written: dict[str, str] = {}
-    for name, content in files.items():
-        path = folder / names[name]
-        try:
-            write_local_atomic(path, content)
-        except OSError as error:
-            if isinstance(error, (FileExistsError, NotADirectoryError)) and error.filename:
-                reason, where = f"{error.filename} is not a folder", ""
-            else:
-                reason = error.strerror or str(error) or type(error).__name__
-                where = f" ({error.filename})" if error.filename else ""
-            raise RemoteError(f"cannot write {target.url(names[name])}: {reason}{where}") from error
-        written[name] = target.url(names[name])
-    return written
+    written = write_local_files(target.root, {names[n]: content for n, content in files.items()})
+    return {name: str(written[names[name]]) for name in files}
 
 
-def _object_store(target: Destination, options: Mapping[str, Any]) -> Any:
-    """A fresh s3fs/gcsfs file system for ``target`` (the import is here: they are extras)."""
+def _object_store(target: Destination, options: Mapping[str, Any], limit: Deadline) -> Any:
+    """A fresh s3fs/gcsfs file system for ``target`` (the import is here: they are extras), with
+    connect and read timeouts per request unless ``options`` or fsspec's config set them."""
     extra, module = _OBJECT_STORES[target.scheme]
     missing = PluginError(
         f"{target.scheme}:// outputs need the {extra} extra: "
         f"pip install 'kedro-airflow-k8s[{extra}]'"
     )
     kwargs = {"skip_instance_cache": True, **options}
+    connect = max(0.001, limit.bound(CONNECT_TIMEOUT))
+    read = max(0.001, limit.bound(READ_TIMEOUT))
     try:
         if module == "s3fs":
             import s3fs
 
             factory: Any = s3fs.S3FileSystem
+            # botocore's timeouts; keys the user set (here or in FSSPEC_S3_CONFIG_KWARGS) win.
+            config = {"connect_timeout": connect, "read_timeout": read}
+            config.update(_fsspec_option("config_kwargs", ("s3", "s3a")) or {})
+            config.update(options.get("config_kwargs") or {})
+            kwargs["config_kwargs"] = config
         else:
+            import aiohttp
             import gcsfs
 
             factory = gcsfs.GCSFileSystem
+            if not _gcs_option_set("requests_timeout", options):
+                kwargs["requests_timeout"] = aiohttp.ClientTimeout(
+                    total=None, sock_connect=connect, sock_read=read
+                )
             if _gcs_emulated(options):
                 # gcsfs >= 2026.x exports ExtendedGcsFileSystem by default, which first asks the
                 # gRPC Storage Control API for the bucket type (zonal / hierarchical). An emulator
@@ -243,6 +412,17 @@ def _object_store(target: Destination, options: Mapping[str, Any]) -> Any:
             f"cannot open {target.text!r}: {_describe(error, target)} (storage options: "
             f"{', '.join(sorted(options)) or 'none'})"
         ) from error
+
+
+def _fsspec_option(option: str, protocols: tuple[str, ...]) -> Any:
+    """An option set in fsspec's config (FSSPEC_<PROTOCOL>_<OPTION>) for one of ``protocols``."""
+    import fsspec.config
+
+    for protocol in protocols:
+        value = fsspec.config.conf.get(protocol, {}).get(option)
+        if value is not None:
+            return value
+    return None
 
 
 class _DropTracebacks(logging.Filter):
@@ -299,6 +479,8 @@ def _describe(error: BaseException, target: Destination) -> str:
         or detail.startswith("Forbidden")  # gcsfs: OSError("Forbidden: <url> <message>")
     ):
         return f"access denied, check the credentials ({detail})"
+    if isinstance(error, asyncio.TimeoutError):
+        return "the storage did not answer within a request's time limit"
     if isinstance(error, ConnectionError) or "Connect" in name or "Timeout" in name:
         return f"cannot connect to the storage endpoint ({name}: {detail})"
     if "Credentials" in name:

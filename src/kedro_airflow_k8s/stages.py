@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import RunConfig
+from kedro_airflow_k8s.deadline import Deadline
 from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, format_table
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
-from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_atomic
+from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_files
 
 if TYPE_CHECKING:  # the spark modules are imported when a project configures spark
     from kedro_airflow_k8s.render.spark import SparkArtifactUrls
@@ -298,16 +299,17 @@ def build_spark_artifacts(
     )
 
 
-def ship_artifacts(compiled: CompiledDag) -> dict[str, str]:
+def ship_artifacts(compiled: CompiledDag, *, deadline: Deadline | None = None) -> dict[str, str]:
     """Upload the spark artifacts (before the DAG that reads them); name -> where written."""
     artifacts = compiled.artifacts
     if artifacts is None or not artifacts.files:
         return {}
-    return upload_files(artifacts.destination, artifacts.files)
+    return upload_files(artifacts.destination, artifacts.files, deadline=deadline)
 
 
 def write_dag(compiled: CompiledDag, folder: Path) -> Path:
-    return write_local_atomic(folder / compiled.file_name, compiled.source)
+    """Write the DAG file into a local folder (the same path and errors as a local upload)."""
+    return write_local_files(folder, {compiled.file_name: compiled.source})[compiled.file_name]
 
 
 def summary(compiled: CompiledDag) -> str:

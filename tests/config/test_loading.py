@@ -459,6 +459,52 @@ def test_no_config_file_in_an_environment(conf):
     )
 
 
+def test_an_environment_without_a_folder_is_not_a_missing_file(conf):
+    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    assert failure(conf, "nope") == (
+        f"environment 'nope' does not exist: there is no folder {conf / 'nope'} "
+        "(environments: base, local, prod; -e/--env or KEDRO_ENV picks one)"
+    )
+
+
+def test_an_environment_that_is_a_file(conf):
+    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    write(conf, "staging", "not a folder\n")
+    assert failure(conf, "staging") == (
+        f"environment 'staging' does not exist: {conf / 'staging'} is not a folder "
+        "(environments: base, local, prod; -e/--env or KEDRO_ENV picks one)"
+    )
+
+
+def test_the_default_environment_without_a_folder(conf):
+    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    (conf / "local").rmdir()
+    assert failure(conf) == (
+        f"environment 'local' does not exist: there is no folder {conf / 'local'} "
+        "(environments: base, prod; -e/--env or KEDRO_ENV picks one)"
+    )
+
+
+def test_no_base_folder(conf):
+    write(conf, "local/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    for child in (conf / "base").iterdir():
+        child.unlink()
+    (conf / "base").rmdir()
+    assert failure(conf) == (
+        f"the base environment 'base' does not exist: there is no folder {conf / 'base'}"
+    )
+
+
+def test_a_file_that_is_not_utf8_is_named(conf):
+    write(conf, "base/airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
+    bad = conf / "prod" / "airflow-k8s" / "extra.yml"
+    bad.parent.mkdir()
+    bad.write_bytes(b"run_config:\n  description: caf\xe9\n")
+    assert failure(conf, "prod") == (
+        f"airflow-k8s config: {bad} is not UTF-8 text (invalid continuation byte at byte 30)"
+    )
+
+
 def test_key_duplicated_in_two_base_files(conf):
     first = write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: a/b:1\n")
     second = write(conf, "base/kedro-airflow-k8s/more.yaml", "run_config:\n  namespace: ns\n")
@@ -488,12 +534,12 @@ def test_file_that_is_not_a_mapping(conf, text, kind):
     )
 
 
-def test_errors_do_not_chain_a_traceback(conf):
+def test_errors_keep_their_cause(conf):
+    # The cause is kept for whoever debugs with the exception; the CLI prints the message only.
     write(conf, "base/kedro-airflow-k8s.yaml", "run_config:\n  image: ${kedro_config:nothing}\n")
     with pytest.raises(ConfigError) as caught:
         read(conf)
-    assert caught.value.__cause__ is None
-    assert caught.value.__suppress_context__
+    assert caught.value.__cause__ is not None
 
 
 # --- end to end ---------------------------------------------------------------------------------

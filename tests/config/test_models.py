@@ -1165,14 +1165,19 @@ ERRORS = [
     (
         "cron-out-of-range",
         rc(cron_expression="61 * * * *"),
-        "run_config.cron_expression: '61 * * * *' is not a cron expression: minute value 61 is "
-        "outside 0-59",
+        "run_config.cron_expression: '61 * * * *' is not a cron expression: minute field '61': "
+        "out of range",
     ),
     (
         "cron-month-out-of-range",
         rc(cron_expression="0 0 1 13 *"),
-        "run_config.cron_expression: '0 0 1 13 *' is not a cron expression: month value 13 is "
-        "outside 1-12",
+        "run_config.cron_expression: '0 0 1 13 *' is not a cron expression: month field '13': "
+        "out of range",
+    ),
+    (
+        "cron-never-runs",
+        rc(cron_expression="0 0 31 2 *"),
+        "run_config.cron_expression: '0 0 31 2 *' never runs: no date matches it",
     ),
     (
         "cron-field-count",
@@ -1522,11 +1527,13 @@ def test_multiline_values_stay_on_one_line():
     )
 
 
-def test_validation_error_does_not_leak_a_pydantic_traceback():
+def test_validation_error_keeps_the_pydantic_error_as_its_cause():
+    from pydantic import ValidationError
+
     with pytest.raises(ConfigError) as caught:
         parse_config(rc(startup_time="x"))
-    assert caught.value.__cause__ is None
-    assert caught.value.__suppress_context__
+    assert isinstance(caught.value.__cause__, ValidationError)
+    assert "\n" not in caught.value.message
 
 
 def test_a_key_of_another_spark_type_at_its_default_reads_back() -> None:

@@ -85,8 +85,8 @@ def test_schedule_sets_cron_and_name(project: Path, airflow_server: Any, tmp_pat
     [
         (
             ["-c", "61 * * * *"],
-            "-c/--cron-expression: '61 * * * *' is not a cron expression: minute value 61 is "
-            "outside 0-59",
+            "-c/--cron-expression: '61 * * * *' is not a cron expression: minute field '61': "
+            "out of range",
         ),
         (["-c", "@fortnightly"], None),
         (

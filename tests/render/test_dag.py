@@ -138,7 +138,9 @@ def test_added_task_ids_never_collide_with_node_tasks() -> None:
         "wait_for_up_2",
         "wait_for_up_3",
     ]
-    assert source.rstrip("\n").endswith("dag = build_dag(SPEC, extensions=[VolumeExtension])")
+    assert source.rstrip("\n").endswith(
+        "dag = build_dag(SPEC, extensions=[VolumeExtension(untemplated)])"
+    )
 
 
 def test_image_option_overrides_config_and_a_missing_image_is_an_error() -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import DUMMY_KUBECONFIG, handmade_spec, load_runtime, pod_task
 
@@ -106,8 +109,74 @@ def test_only_marked_values_are_templates(builder: Any, tmp_path: Path) -> None:
     assert pod.metadata.labels["team"] == "x"
 
 
-def test_untemplated_wraps_plain_strings_only(builder: Any) -> None:
-    value = builder.untemplated({"a": "x", "b": ["y", 1], "c": {"jinja": "{{ ds }}"}})
-    assert value["a"].value == "x"
-    assert value["b"][0].value == "y" and value["b"][1] == 1
-    assert value["c"] == "{{ ds }}"
+def test_untemplated_wraps_only_what_airflow_would_render(builder: Any) -> None:
+    value = builder.untemplated(
+        {
+            "plain": "x",
+            "list": ["y", 1, "{{ ds }}"],
+            "block": "{% if x %}",
+            "comment": "a {# b",
+            "mark": {"jinja": "{{ ds }}"},
+            "file": "run.sh",
+        },
+        (".sh", ".json"),
+    )
+    assert value["plain"] == "x" and type(value["plain"]) is str
+    assert value["list"][:2] == ["y", 1]
+    for wrapped, text in (
+        (value["list"][2], "{{ ds }}"),
+        (value["block"], "{% if x %}"),
+        (value["comment"], "a {# b"),
+        (value["file"], "run.sh"),  # ends in one of the operator's template extensions
+    ):
+        assert isinstance(wrapped, builder.VerbatimValue), text
+        assert wrapped.value == text and str(wrapped) == text and wrapped.to_dict() == text
+    assert value["mark"] == "{{ ds }}"  # the plugin's own template
+    assert builder.untemplated("run.sh") == "run.sh"  # no template_ext: a plain string
+
+
+TEMPLATE_EXT = (".sh", ".json", ".yaml")
+
+
+@functools.cache
+def _operator_with_template_files() -> Any:
+    from airflow.sdk import BaseOperator
+
+    class WithTemplateFiles(BaseOperator):
+        template_fields = ("value",)
+        template_ext = TEMPLATE_EXT
+
+        def __init__(self, *, value: Any, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.value = value
+
+    return WithTemplateFiles
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from(list("ab {}%#\r\n-.é\u2028")), max_size=12),
+    suffix=st.sampled_from(["", *TEMPLATE_EXT, ".yml"]),
+)
+def test_what_airflow_renders_is_what_was_given(builder: Any, text: str, suffix: str) -> None:
+    """Through Airflow's own rendering (the DAG's Jinja environment, an operator with template
+    file extensions), every string comes back exactly as it was given; only the ones rendering
+    would change are wrapped."""
+    import datetime
+
+    from airflow.sdk import DAG
+
+    value = text + suffix
+    with DAG("render_probe", schedule=None, start_date=datetime.datetime(2024, 1, 1)):
+        task = _operator_with_template_files()(
+            value=builder.untemplated([value], TEMPLATE_EXT), task_id="t"
+        )
+    wrapped = not isinstance(task.value[0], str)
+    assert wrapped == builder.needs_literal(value, TEMPLATE_EXT)
+    task.render_template_fields({"ds": "2024-01-01"})
+    assert task.value == [value]
+
+
+def test_user_data_shaped_like_a_template_mark_stays_data(builder: Any) -> None:
+    value = builder.untemplated({"jinja": "{{ ds }}"}, marks=False)
+    assert set(value) == {"jinja"} and value["jinja"].value == "{{ ds }}"

@@ -11,8 +11,13 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.errors import PluginError
-from kedro_airflow_k8s.ship import upload_files, upload_text, write_local_atomic
+from kedro_airflow_k8s.errors import PluginError, RemoteError
+from kedro_airflow_k8s.ship import (
+    upload_files,
+    upload_text,
+    write_local_atomic,
+    write_local_files,
+)
 
 
 def big_module(tag: str, lines: int = 40_000) -> str:
@@ -156,11 +161,43 @@ def test_interrupted_rename_keeps_old_file_and_no_temp_file(
 
 def test_folder_that_is_a_file_is_a_clean_error(tmp_path: Path) -> None:
     (tmp_path / "dags").write_text("not a folder")
-    with pytest.raises(PluginError) as caught:
+    with pytest.raises(RemoteError) as caught:
         upload_text(tmp_path / "dags", "d.py", "x")
-    message = caught.value.message
-    assert message.startswith(f"cannot write {tmp_path / 'dags' / 'd.py'}: ")
-    assert "\n" not in message
+    assert caught.value.message == (
+        f"cannot write {tmp_path / 'dags' / 'd.py'}: {tmp_path / 'dags'} is not a folder"
+    )
+    assert isinstance(caught.value.__cause__, FileExistsError)  # the cause is kept
+
+
+def test_the_message_names_the_file_that_stands_where_a_folder_should_be(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(RemoteError) as caught:
+        write_local_files(tmp_path / "a-file" / "x" / "dags", {"d.py": "x"})
+    assert caught.value.message == (
+        f"cannot write {tmp_path / 'a-file' / 'x' / 'dags' / 'd.py'}: "
+        f"{tmp_path / 'a-file'} is not a folder"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_folder_where_the_file_should_be_is_named_and_no_temporary_file_stays(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "d.py").mkdir()
+    with pytest.raises(RemoteError) as caught:
+        upload_text(tmp_path, "d.py", "x")
+    assert (
+        caught.value.message == f"cannot write {tmp_path / 'd.py'}: {tmp_path / 'd.py'} is a folder"
+    )
+    assert os.listdir(tmp_path) == ["d.py"]
+
+
+def test_the_longest_dag_file_name_is_written(tmp_path: Path) -> None:
+    # A DAG id takes up to 250 characters; its file name and the temporary name next to it must
+    # both fit the 255 bytes a file name has on common file systems.
+    name = "d" * 250 + ".py"
+    assert upload_text(tmp_path, name, "x = 1\n") == str(tmp_path / name)
+    assert os.listdir(tmp_path) == [name]
 
 
 @pytest.mark.parametrize("name", ["", "/etc/d.py", "../d.py", "a/../d.py", "a/", "a\\b.py", "./d"])

@@ -74,7 +74,7 @@ def build(runtime: Any) -> Any:
 
     def make(spec: dict[str, Any] | None = None) -> Any:
         spec = copy.deepcopy(SPEC) if spec is None else spec
-        return runtime.build_dag(spec, extensions=[runtime.VolumeExtension])
+        return runtime.build_dag(spec, extensions=[runtime.VolumeExtension(runtime.untemplated)])
 
     return make
 

@@ -61,7 +61,7 @@ def test_pod_arguments_add_the_claim_the_mount_and_fs_group(runtime: Any) -> Non
     existing_volume = k8s.V1Volume(name="other", empty_dir=k8s.V1EmptyDirVolumeSource())
     existing_mount = k8s.V1VolumeMount(name="other", mount_path="/tmp/other")
     kwargs: dict[str, Any] = {"volumes": [existing_volume], "volume_mounts": [existing_mount]}
-    runtime.VolumeExtension.pod_arguments(SPEC, SPEC["tasks"][0], kwargs)
+    runtime.VolumeExtension(runtime.untemplated).pod_arguments(SPEC, SPEC["tasks"][0], kwargs)
     assert kwargs["volumes"][0] is existing_volume
     assert kwargs["volume_mounts"][0] is existing_mount
     volume, mount = kwargs["volumes"][1], kwargs["volume_mounts"][1]
@@ -162,24 +162,20 @@ def test_bad_mount_paths_are_refused(runtime: Any, mount_path: Any) -> None:
 
 
 def test_init_pod_arguments(runtime: Any) -> None:
-    kwargs = runtime.volume_init_pod_arguments(copy.deepcopy(SPEC))
+    kwargs = runtime.volume_init_pod_arguments(copy.deepcopy(SPEC), runtime.untemplated)
     assert kwargs["image"] == "registry.example.com/demo:1"
     assert kwargs["namespace"] == "kedro"
     assert kwargs["service_account_name"] == "runner"
     assert [s.name for s in kwargs["image_pull_secrets"]] == ["regcred"]
     assert "kubernetes_conn_id" not in kwargs  # None: the hook's default connection
-    assert [c.value for c in kwargs["cmds"]] == ["cp"]  # literal(): never rendered
-    assert [a.value for a in kwargs["arguments"]] == [
-        "-R",
-        "/home/kedro/data/.",
-        "/mnt/kedro-data-volume",
-    ]
+    assert kwargs["cmds"] == ["cp"]  # plain strings: Airflow renders them to themselves
+    assert kwargs["arguments"] == ["-R", "/home/kedro/data/.", "/mnt/kedro-data-volume"]
     assert kwargs["volume_mounts"][0].mount_path == "/mnt/kedro-data-volume"
     assert kwargs["security_context"].fs_group == 1000
     # The __default__ profile applies to the init pod as to any node pod.
     assert kwargs["container_resources"].requests == {"cpu": "250m", "memory": "256Mi"}
     assert kwargs["tolerations"][0]["key"] == "kedro"
-    assert kwargs["annotations"]["sidecar.istio.io/inject"].value == "false"
+    assert kwargs["annotations"]["sidecar.istio.io/inject"] == "false"
 
 
 def test_init_pod_uses_the_default_pod_template_and_its_image(runtime: Any) -> None:
@@ -191,7 +187,7 @@ def test_init_pod_uses_the_default_pod_template_and_its_image(runtime: Any) -> N
             "image": "other/image:2",
         }
     }
-    kwargs = runtime.volume_init_pod_arguments(spec)
+    kwargs = runtime.volume_init_pod_arguments(spec, runtime.untemplated)
     assert kwargs["image"] == "other/image:2"
     assert kwargs["kubernetes_conn_id"] == "k8s_prod"
     assert kwargs["pod_template_dict"]["spec"]["securityContext"] == {
@@ -244,13 +240,13 @@ def test_skip_init_creates_the_claim_without_a_pod(build: Any) -> None:
     create = dag.get_task("data_volume_init")
     assert type(create).__name__ == "PythonOperator"
     assert create.downstream_task_ids == {"a", "d", "data_volume_delete"}
-    assert create.op_kwargs["action"].value == "create"
+    assert create.op_kwargs["action"] == "create"
 
 
 def test_a_pipeline_without_nodes_still_deletes_after_creating(runtime: Any) -> None:
     spec = make_spec()
     spec["tasks"] = []
-    dag = runtime.build_dag(spec, extensions=[runtime.VolumeExtension])
+    dag = runtime.build_dag(spec, extensions=[runtime.VolumeExtension(runtime.untemplated)])
     assert dag.get_task("data_volume_delete").upstream_task_ids == {"data_volume_init"}
 
 
@@ -290,7 +286,7 @@ def test_rendered_file_embeds_the_module_and_loads_in_airflow(tmp_path: Any) -> 
 
     source = render_dag(copy.deepcopy(SPEC))
     assert "class VolumeExtension" in source
-    assert source.rstrip().endswith("extensions=[VolumeExtension])")
+    assert source.rstrip().endswith("extensions=[VolumeExtension(untemplated)])")
     (tmp_path / "volume_dag.py").write_text(source)
     bag = DagBag(dag_folder=str(tmp_path))
     assert bag.import_errors == {}

@@ -19,7 +19,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -39,6 +39,10 @@ ENV_PREFIX = "KEDRO_CONFIG_"
 _LEGACY_SYNTAX = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\|\s*([^}]*))?\}")
 # How OmegaConf reports ``${name|default}`` (read as a reference to a key named "name|default").
 _NOT_A_MAPPING = re.compile(r"Invalid loaded object type: (\w+)")
+# How Kedro's OmegaConfigLoader reports a missing (or non-folder) environment.
+_MISSING_FOLDER = re.compile(
+    r"does not exist or is not a valid directory: (.+?)(?:\. Error: .*)?$", re.DOTALL
+)
 _LEGACY_KEY = re.compile(
     r"Interpolation key '\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\|\s*([^']*))' not found"
 )
@@ -87,24 +91,23 @@ def read_raw_config(
     register(RESOLVER, make_resolver(git_fallbacks or {}), replace=True)
     try:
         raw = config_loader[CONFIG_KEY]
-    except MissingConfigException:
-        base, env = _env_folders(config_loader)
-        raise ConfigError(
-            f"no {CONFIG_NAME}.yaml in {base} or {env}: create one with `kedro airflow-k8s init`"
-        ) from None
+    except MissingConfigException as exc:
+        raise ConfigError(_missing_message(config_loader, exc)) from exc
     except ConfigError:
         raise
     except OmegaConfBaseException as exc:
-        raise ConfigError(_interpolation_message(exc)) from None
+        raise ConfigError(_interpolation_message(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(_undecodable_message(config_loader, exc)) from exc
     except ValueError as exc:  # e.g. duplicate keys across files
-        raise ConfigError(f"{CONFIG_KEY} config: {exc}") from None
+        raise ConfigError(f"{CONFIG_KEY} config: {exc}") from exc
     except YAMLError as exc:  # invalid YAML, or a key repeated inside one file
-        raise ConfigError(_yaml_message(exc)) from None
+        raise ConfigError(_yaml_message(exc)) from exc
     except OSError as exc:  # e.g. a file holding a single number
         scalar = _NOT_A_MAPPING.match(str(exc))
         if scalar:
-            raise ConfigError(_not_a_mapping(scalar.group(1))) from None
-        raise ConfigError(f"{CONFIG_KEY} config: {exc}") from None
+            raise ConfigError(_not_a_mapping(scalar.group(1))) from exc
+        raise ConfigError(f"{CONFIG_KEY} config: {exc}") from exc
     return dict(raw or {})
 
 
@@ -154,6 +157,70 @@ def legacy_config_notes(config_loader: Any) -> list[str]:
     ]
 
 
+def _environments(config_loader: Any) -> tuple[str, str]:
+    """The base and the run environment of a Kedro config loader."""
+    base = getattr(config_loader, "base_env", None) or "base"
+    run = config_loader.env or getattr(config_loader, "default_run_env", None) or "local"
+    return base, run
+
+
+def _missing_message(config_loader: Any, exc: Exception) -> str:
+    """Tell an environment without a folder from an environment without the plugin's file."""
+    base, run = _environments(config_loader)
+    folder = _MISSING_FOLDER.search(str(exc))
+    if folder is None:
+        shown_base, shown_run = _env_folders(config_loader)
+        return (
+            f"no {CONFIG_NAME}.yaml in {shown_base} or {shown_run}: create one with "
+            "`kedro airflow-k8s init`"
+        )
+    path = folder.group(1)
+    problem = f"{path} is not a folder" if os.path.exists(path) else f"there is no folder {path}"
+    if PurePath(path).name == run and run != base:
+        known = _environment_names(config_loader)
+        listed = f"environments: {', '.join(known)}; " if known else ""
+        return (
+            f"environment {run!r} does not exist: {problem} "
+            f"({listed}-e/--env or KEDRO_ENV picks one)"
+        )
+    return f"the base environment {base!r} does not exist: {problem}"
+
+
+def _environment_names(config_loader: Any) -> list[str]:
+    """The environments (sub-folders) of a configuration folder on the local disk."""
+    source = str(getattr(config_loader, "conf_source", "") or "")
+    if not os.path.isdir(source):
+        return []  # an archive or a remote conf_source: not listed
+    return sorted(entry.name for entry in os.scandir(source) if entry.is_dir())
+
+
+def _config_files(folder: Path) -> list[Path]:
+    """The files of one environment folder that :data:`CONFIG_PATTERNS` select."""
+    found: set[Path] = set()
+    for pattern in CONFIG_PATTERNS:
+        if pattern.endswith("/**"):
+            found.update(Path(folder, pattern[:-3]).rglob("*"))
+        else:
+            found.update(folder.glob(pattern))
+    return sorted(path for path in found if path.is_file())
+
+
+def _undecodable_message(config_loader: Any, exc: UnicodeDecodeError) -> str:
+    """Name the configuration file that is not UTF-8 text (Kedro's error does not)."""
+    detail = f"{exc.reason} at byte {exc.start}"
+    source = str(getattr(config_loader, "conf_source", "") or "")
+    if os.path.isdir(source):
+        for env in _environments(config_loader):
+            for path in _config_files(Path(source, env)):
+                try:
+                    path.read_bytes().decode("utf-8")
+                except UnicodeDecodeError:
+                    return f"{CONFIG_KEY} config: {path} is not UTF-8 text ({detail})"
+                except OSError:
+                    continue
+    return f"{CONFIG_KEY} config: a file is not UTF-8 text ({detail})"
+
+
 def _not_a_mapping(kind: str) -> str:
     return f"{CONFIG_KEY} config: (top level): must be a mapping of keys, not {kind}"
 
@@ -198,7 +265,7 @@ def parse_config(raw: Mapping[str, Any]) -> PluginConfig:
     try:
         return PluginConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, data)) from None
+        raise ConfigError(format_validation_error(exc, data)) from exc
 
 
 def format_validation_error(exc: ValidationError, data: Any = None) -> str:
@@ -310,6 +377,8 @@ def _describe(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
         "enum",
         "greater_than",
         "greater_than_equal",
+        "less_than",
+        "less_than_equal",
     ):
         shown = repr(value)
         if len(shown) > 60:

@@ -26,7 +26,30 @@ from pydantic import (
     model_validator,
 )
 
-from kedro_airflow_k8s.config.cron import validate_schedule
+from kedro_airflow_k8s.config.cron import first_run_after, validate_schedule
+
+# --- limits of what Airflow, Kubernetes and Python hold ----------------------------------------
+
+#: Kubernetes int32 fields (fsGroup) and Airflow's try counters are signed 32-bit integers.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+#: Durations: seconds in a signed 32-bit integer (about 68 years), what C ints take.
+MAX_SECONDS = INT32_MAX
+MAX_MINUTES = MAX_SECONDS // 60
+#: Dates from which every date Airflow derives (the first run, a retry, a sensor's look-back,
+#: each at most MAX_SECONDS away) stays within the years 1 to 9999 that Python holds.
+EARLIEST_START = date(100, 1, 1)
+LATEST_START = date(9899, 12, 31)
+DEFAULT_START_DATE = "20240101"
+
+
+def yyyymmdd(day: date) -> str:
+    """``day`` as YYYYMMDD, four digits of year always (strftime drops zeros on some systems)."""
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
+#: The longest DAG or task id Airflow takes.
+AIRFLOW_ID_MAX = 250
 
 # --- value checks shared by several models ------------------------------------------------------
 
@@ -114,6 +137,22 @@ def check_label_key(key: str) -> str:
     return key
 
 
+def check_object_name(name: str, kind: str) -> str:
+    """A Kubernetes object name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.')."""
+    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        raise ValueError(
+            f"{name!r} is not a valid Kubernetes {kind} name: at most 253 lowercase letters, "
+            "digits, '-' or '.', starting and ending with a letter or digit"
+        )
+    return name
+
+
+def check_image(value: str) -> str:
+    if not _IMAGE.match(value):
+        raise ValueError(f"{value!r} is not a valid image reference")
+    return value
+
+
 def check_label_value(value: str) -> str:
     if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
         raise ValueError(
@@ -198,6 +237,8 @@ class Toleration(ConfigModel):
     toleration_seconds: StrictInt | None = Field(
         None,
         alias="tolerationSeconds",
+        ge=-INT64_MAX - 1,
+        le=INT64_MAX,
         description="How long a `NoExecute` taint is tolerated, in seconds.",
     )
 
@@ -459,7 +500,12 @@ class VolumeConfig(ConfigModel):
     skip_init: StrictBool = Field(
         False, description="Skip copying the image's data folder into the fresh volume."
     )
-    owner: StrictInt = Field(0, description="fsGroup of the node pods (group owning the volume).")
+    owner: StrictInt = Field(
+        0,
+        ge=0,
+        le=INT32_MAX,
+        description="fsGroup of the node pods (group owning the volume).",
+    )
     disabled: StrictBool = Field(False, description="Do not create the volume at all.")
     mount_path: StrictStr = Field(
         "/home/kedro_docker/data",
@@ -476,6 +522,11 @@ class VolumeConfig(ConfigModel):
         return normal
 
     _size = field_validator("size")(check_quantity)
+
+    @field_validator("storageclass")
+    @classmethod
+    def _storage_class(cls, value: str | None) -> str | None:
+        return value if not value else check_object_name(value, "StorageClass")
 
 
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -532,12 +583,17 @@ class ExternalDependency(ConfigModel):
     task_id: StrictStr | None = Field(
         None, description="A task of that DAG; the whole DAG if empty."
     )
-    timeout: StrictInt = Field(1440, gt=0, description="Minutes to wait before failing.")
+    timeout: StrictInt = Field(
+        1440, gt=0, le=MAX_MINUTES, description="Minutes to wait before failing."
+    )
     check_existence: StrictBool = Field(
         True, description="Fail at once when the DAG (or task) does not exist."
     )
     execution_delta: StrictInt = Field(
-        0, ge=0, description="Minutes between this run's logical date and the awaited run's."
+        0,
+        ge=0,
+        le=MAX_MINUTES,
+        description="Minutes between this run's logical date and the awaited run's.",
     )
 
     @field_validator("dag_id", "task_id")
@@ -545,6 +601,11 @@ class ExternalDependency(ConfigModel):
     def _ids(cls, value: str | None) -> str | None:
         if value is not None and not _AIRFLOW_ID.match(value):
             raise ValueError(f"{value!r} is not a valid Airflow id")
+        if value is not None and len(value) > AIRFLOW_ID_MAX:
+            raise ValueError(
+                f"{value[:20]!r}... is {len(value)} characters: an Airflow id takes at most "
+                f"{AIRFLOW_ID_MAX}"
+            )
         return value
 
 
@@ -590,7 +651,7 @@ def parse_pod_template(text: str) -> dict[str, Any]:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValueError(f"the template is not valid YAML: {first}") from None
+        raise ValueError(f"the template is not valid YAML: {first}") from exc
     if not isinstance(value, dict):
         raise ValueError("the template must be a pod manifest (a mapping)")
     if value.get("kind", "Pod") != "Pod" or value.get("type", "Pod") != "Pod":
@@ -629,6 +690,11 @@ class PodTemplate(ConfigModel):
     def _parses(cls, value: str) -> str:
         parse_pod_template(value)
         return value
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        return None if value is None else check_image(value)
 
 
 _SPARK_CLUSTER_BASE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
@@ -894,7 +960,10 @@ class RunConfig(ConfigModel):
         "IfNotPresent", description="`Always` when you push images under the same tag."
     )
     startup_time: StrictInt = Field(
-        600, gt=0, description="Seconds a pod may take to start before the task fails."
+        600,
+        gt=0,
+        le=MAX_SECONDS,
+        description="Seconds a pod may take to start before the task fails.",
     )
     namespace: StrictStr = Field("default", description="Kubernetes namespace of the pods.")
     experiment_name: StrictStr | None = Field(
@@ -912,8 +981,9 @@ class RunConfig(ConfigModel):
     )
     start_date: StrictStr | None = Field(
         None,
-        description="First schedule date, `YYYYMMDD` (UTC). Defaults to 20240101; runs are "
-        "never backfilled (catchup is off).",
+        description=f"First schedule date, `YYYYMMDD` (UTC), from {yyyymmdd(EARLIEST_START)} to "
+        f"{yyyymmdd(LATEST_START)}. Defaults to {DEFAULT_START_DATE}; runs are never backfilled "
+        "(catchup is off).",
     )
     description: StrictStr | None = Field(None, description="DAG description shown in Airflow.")
     image_pull_secrets: list[StrictStr] = Field(
@@ -929,8 +999,10 @@ class RunConfig(ConfigModel):
         "(`kubernetes_default`, or in-cluster).",
     )
     owner: StrictStr = Field("airflow", description="Owner of the DAG's tasks.")
-    retries: StrictInt = Field(1, ge=0, description="Retries of a failed task.")
-    retry_delay: StrictInt = Field(300, ge=0, description="Seconds between retries.")
+    retries: StrictInt = Field(1, ge=0, le=INT32_MAX, description="Retries of a failed task.")
+    retry_delay: StrictInt = Field(
+        300, ge=0, le=MAX_SECONDS, description="Seconds between retries."
+    )
     failure_handlers: list[FailureHandler] = Field(
         default_factory=list, description="Alerts sent when a task fails."
     )
@@ -1011,9 +1083,7 @@ class RunConfig(ConfigModel):
     @field_validator("image")
     @classmethod
     def _image(cls, value: str | None) -> str | None:
-        if value is not None and not _IMAGE.match(value):
-            raise ValueError(f"{value!r} is not a valid image reference")
-        return value
+        return None if value is None else check_image(value)
 
     @field_validator("namespace")
     @classmethod
@@ -1048,9 +1118,15 @@ class RunConfig(ConfigModel):
                 # strptime alone would take "2021111" (January 11th or November 1st?).
                 if not _YYYYMMDD.match(text):
                     raise ValueError(text)
-                datetime.strptime(text, "%Y%m%d")
-            except ValueError:
-                raise ValueError(f"{value!r} is not a date in the form YYYYMMDD") from None
+                day = datetime.strptime(text, "%Y%m%d").date()
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a date in the form YYYYMMDD") from exc
+            if not EARLIEST_START <= day <= LATEST_START:
+                earliest, latest = yyyymmdd(EARLIEST_START), yyyymmdd(LATEST_START)
+                raise ValueError(
+                    f"{value!r} is outside {earliest}-{latest}, the dates whose runs, retries "
+                    "and sensors stay within the years Python holds"
+                )
             value = text
         return value
 
@@ -1060,6 +1136,28 @@ class RunConfig(ConfigModel):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("image_pull_secrets")
+    @classmethod
+    def _pull_secret_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            check_object_name(name, "Secret")
+        return value
+
+    @field_validator("service_account_name")
+    @classmethod
+    def _service_account(cls, value: str | None) -> str | None:
+        return None if value is None else check_object_name(value, "ServiceAccount")
+
+    @model_validator(mode="after")
+    def _schedule_runs(self) -> RunConfig:
+        if self.cron_expression:
+            start = datetime.strptime(self.start_date or DEFAULT_START_DATE, "%Y%m%d")
+            try:
+                first_run_after(self.cron_expression, start)
+            except ValueError as exc:
+                raise ValueError(f"cron_expression {exc}") from exc
+        return self
 
     @field_validator("env_vars", "variables_params")
     @classmethod

@@ -42,6 +42,30 @@ def _type_name(annotation: Any) -> str:
     }.get(name, name)
 
 
+def _bounds(field: Any) -> str:
+    """``, 0 to 2147483647`` for an integer field with declared bounds, else ``""``."""
+    import annotated_types
+
+    low: int | None = None
+    high: int | None = None
+    for item in field.metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = int(item.ge)  # type: ignore[call-overload]
+        elif isinstance(item, annotated_types.Gt):
+            low = int(item.gt) + 1  # type: ignore[call-overload]
+        elif isinstance(item, annotated_types.Le):
+            high = int(item.le)  # type: ignore[call-overload]
+        elif isinstance(item, annotated_types.Lt):
+            high = int(item.lt) - 1  # type: ignore[call-overload]
+    if low is not None and high is not None:
+        return f", {low} to {high}"
+    if low is not None:
+        return f", at least {low}"
+    if high is not None:
+        return f", at most {high}"
+    return ""
+
+
 def _default(field: Any) -> str:
     if field.default is not PydanticUndefined:
         value = field.default
@@ -72,7 +96,8 @@ def _section(model: type[BaseModel], path: str, lines: list[str]) -> None:
         key = field.alias or name
         meaning = (field.description or "").replace("|", "\\|")
         lines.append(
-            f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |"
+            f"| `{key}` | {_type_name(field.annotation)}{_bounds(field)} | {_default(field)} | "
+            f"{meaning} |"
         )
         sub = _nested_model(field.annotation)
         if sub is not None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_airflow_k8s import __version__, dag_tags
 from kedro_airflow_k8s.config.models import (
+    DEFAULT_START_DATE,
     IN_MEMORY_ON_VOLUME,
     ResourceProfile,
     RunConfig,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:  # jinja2 and the spark renderer are imported when they are ne
 
     from kedro_airflow_k8s.render.spark import SparkArtifactUrls
 
-DEFAULT_START_DATE = "20240101"
+_TASK_ID_MAX = 250  # Airflow's longest task id
 _DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 FINAL_TASK_ID = "pipeline_complete"
@@ -139,6 +140,8 @@ def external_dependencies_spec(
     used = taken if taken is not None else set()
     for entry in run_config.external_dependencies:
         base = f"wait_for_{entry.dag_id}" + (f".{entry.task_id}" if entry.task_id else "")
+        if len(base) > _TASK_ID_MAX - 8:  # room for a "_<n>" suffix
+            base = f"{base[: _TASK_ID_MAX - 16]}_{short_hash(base)}"
         task_id, number = base, 1
         while task_id in used:
             number += 1
@@ -420,7 +423,7 @@ def runtime_source(module: str) -> str:
 # Runtime extension modules: embedded when their SPEC section is set (key, module, expression).
 EXTENSIONS = (
     ("mlflow", "mlflow_run", "MlflowExtension"),
-    ("volume", "volume", "VolumeExtension"),
+    ("volume", "volume", "VolumeExtension(untemplated)"),
     ("memory", "memory", "MemoryExtension"),
     ("spark", "spark", "SparkExtension(untemplated)"),
 )
@@ -435,7 +438,8 @@ def render_dag(spec: dict[str, Any], custom_spark_source: str | None = None) -> 
     used = [(module, name) for key, module, name in EXTENSIONS if spec.get(key)]
     if custom_spark_source:
         used = [(m, CUSTOM_SPARK_EXTENSION if m == "spark" else n) for m, n in used]
-    sources = [runtime_source("dag_builder")] + [runtime_source(module) for module, _ in used]
+    sources = [runtime_source("params"), runtime_source("dag_builder")]
+    sources += [runtime_source(module) for module, _ in used]
     template = _environment().get_template("dag.py.j2")
     return template.render(
         version=__version__,

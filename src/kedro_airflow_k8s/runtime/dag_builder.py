@@ -4,10 +4,15 @@ This module runs inside Airflow: the renderer embeds its source verbatim into ev
 file, followed by the SPEC literal and ``dag = build_dag(SPEC)``. It imports only the standard
 library, Airflow, its cncf-kubernetes provider and the kubernetes client, and works on Airflow 3
 and Airflow 2.10. It must not use ``from __future__`` imports (it is not at the top of the file).
+The params module (``kedro_params``, the ``--params`` of the node pods) comes before it.
 
-Every string from the user (node names, config values...) is passed to Airflow wrapped in
-``literal()`` so Airflow never renders it as a Jinja template; only values the plugin marks as
-templates (``{"jinja": "..."}``) are rendered.
+Airflow renders the strings of an operator's template fields as Jinja templates. A string from
+the user (node names, config values...) that rendering would change, one holding a Jinja
+delimiter, ending in one of the operator's template file extensions or with line ends Jinja
+rewrites, is passed wrapped in ``literal()`` (:class:`VerbatimValue`) so Airflow keeps it
+verbatim; other strings are passed as they are, so the operators stay plain data for Airflow's
+tools (``dry_run()``, ``airflow tasks render``). Only values the plugin marks as templates
+(``{"jinja": "..."}``) are rendered.
 
 Optional features live in other runtime modules, embedded after this one, as *extensions*: classes
 with any of these static methods, called in order for each extension given to :func:`build_dag`:
@@ -30,7 +35,6 @@ size of the DAG.
 """
 
 import datetime
-import re
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.backcompat.backwards_compat_converters import (
@@ -94,81 +98,57 @@ def k8s_configuration() -> Any:
     return _K8S_CONFIGURATION[0]
 
 
-def untemplated(value: Any) -> Any:
-    """Protect plain strings (also inside lists and dicts) from Jinja; render ``{"jinja": s}``."""
+_JINJA_DELIMITERS = ("{{", "{%", "{#")
+
+
+class VerbatimValue(type(literal(""))):  # type: ignore[misc]
+    """Airflow's ``literal()``: a string Airflow renders as itself. It also reads as its text
+    where Airflow does not render first: when the Kubernetes client turns a pod into a dict
+    (``KubernetesPodOperator.dry_run()``) and in ``str()``."""
+
+    def to_dict(self) -> Any:
+        return self.value
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def needs_literal(text: str, template_ext: Any = ()) -> bool:
+    """Whether Airflow's rendering would not give ``text`` back as it is: it holds a Jinja
+    delimiter, ends in one of ``template_ext`` (Airflow then reads the file of that name as the
+    template), or has line ends Jinja rewrites (``\r`` becomes ``\n``, a final ``\n`` is
+    dropped)."""
+    if any(delimiter in text for delimiter in _JINJA_DELIMITERS):
+        return True
+    if "\r" in text or text.endswith("\n"):
+        return True
+    return bool(template_ext) and text.endswith(tuple(template_ext))
+
+
+def untemplated(value: Any, template_ext: Any = (), *, marks: bool = True) -> Any:
+    """``value`` (also inside lists and dicts) as Airflow must take it: the strings its rendering
+    would change (:func:`needs_literal`, with the operator's ``template_ext``) wrapped in
+    :class:`VerbatimValue`, other strings as they are; ``{"jinja": s}`` is the plugin's template
+    ``s`` unless ``marks`` is false (user data, where such a dict is data like any other)."""
     if isinstance(value, str):
-        return literal(value)
+        return VerbatimValue(value) if needs_literal(value, template_ext) else value
     if isinstance(value, dict):
-        if set(value) == {"jinja"}:
+        if marks and set(value) == {"jinja"}:
             return value["jinja"]
-        return {key: untemplated(item) for key, item in value.items()}
+        return {key: untemplated(item, template_ext, marks=marks) for key, item in value.items()}
     if isinstance(value, list):
-        return [untemplated(item) for item in value]
+        return [untemplated(item, template_ext, marks=marks) for item in value]
     return value
 
 
-_PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_PARAM_ESCAPED = frozenset(',"\\$\x7f\x85\u2028\u2029')
+def _pod_untemplated(value: Any, *, marks: bool = True) -> Any:
+    return untemplated(value, KubernetesPodOperator.template_ext, marks=marks)
 
 
-def _yaml_printable(code: int) -> bool:
-    """Characters YAML accepts as they are (control characters, C1 codes, surrogates, BOM and
-    non-characters must be escaped)."""
-    if code < 0x20 or 0x7F <= code <= 0x9F or 0xD800 <= code <= 0xDFFF:
-        return False
-    return code not in (0xFEFF, 0xFFFE, 0xFFFF)
-
-
-def encode_param_value(value: Any) -> str:
-    """A value for ``kedro run --params``, which splits on every comma and reads each value as
-    YAML then OmegaConf: strings go double-quoted with commas, quotes, backslashes, control
-    characters and ``${`` escaped, so they arrive exactly as given; numbers and booleans stay
-    typed."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if value is None:
-        return "null"
-    if not isinstance(value, str):
-        raise ValueError(f"a Kedro parameter value must be a string, number or boolean: {value!r}")
-    out = []
-    for index, char in enumerate(value):
-        code = ord(char)
-        if char == "$" and value[index + 1 : index + 2] == "{":
-            out.append("\\x5c\\x24")  # OmegaConf's escape of an interpolation: \${
-        elif char == "\\" and value[index + 1 : index + 3] == "${":
-            out.append("\\x5c\\x5c")
-        elif char in _PARAM_ESCAPED or not _yaml_printable(code):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
-
-
-def _flatten_params(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten_params(f"{prefix}.{key}" if prefix else str(key), item, out)
-    else:
-        out[prefix] = value
-
-
-def kedro_params(*mappings: Any) -> str:
-    """The ``--params`` value for the given mappings, later ones winning; undefined template
-    values (a macro that a run without logical date lacks) are left out."""
-    merged: dict[str, Any] = {}
-    for mapping in mappings:
-        if not isinstance(mapping, dict):
-            continue  # None, or an undefined template value
-        for key, value in mapping.items():
-            if type(value).__name__.endswith("Undefined"):
-                continue
-            _flatten_params(str(key), value, merged)
-    for key in merged:
-        if not _PARAM_KEY.match(key):
-            raise ValueError(f"{key!r} cannot be a Kedro parameter name")
-    return ",".join(f"{key}={encode_param_value(value)}" for key, value in merged.items())
+def _params_macro() -> Any:
+    """``kedro_params`` of the params module (runtime/params.py), which a DAG file holds before
+    this module: the one place the rules for ``kedro run --params`` live."""
+    return globals()["kedro_params"]
 
 
 def slack_failure_callback(connection_id: str, template: str) -> Any:
@@ -206,7 +186,7 @@ def build_secret(spec: dict[str, Any]) -> Secret:
 def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> dict[str, Any]:
     """Keyword arguments of KubernetesPodOperator shared by every node task of a profile."""
     kwargs: dict[str, Any] = {
-        "image": pod["image"],
+        "image": _pod_untemplated(pod["image"], marks=False),
         "image_pull_policy": pod["image_pull_policy"],
         "namespace": pod["namespace"],
         "startup_timeout_seconds": pod["startup_timeout_seconds"],
@@ -217,7 +197,7 @@ def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> 
     if pod.get("service_account_name"):
         kwargs["service_account_name"] = pod["service_account_name"]
     if pod.get("kubernetes_conn_id"):
-        kwargs["kubernetes_conn_id"] = pod["kubernetes_conn_id"]
+        kwargs["kubernetes_conn_id"] = _pod_untemplated(pod["kubernetes_conn_id"], marks=False)
     if pod.get("image_pull_secrets"):
         kwargs["image_pull_secrets"] = [
             k8s.V1LocalObjectReference(name=name, local_vars_configuration=k8s_configuration())
@@ -232,12 +212,9 @@ def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> 
                 limits=profile.get("limits") or None,
                 local_vars_configuration=k8s_configuration(),
             )
-        if profile.get("node_selector"):
-            kwargs["node_selector"] = untemplated(profile["node_selector"])
-        if profile.get("labels"):
-            kwargs["labels"] = untemplated(profile["labels"])
-        if profile.get("annotations"):
-            kwargs["annotations"] = untemplated(profile["annotations"])
+        for key in ("node_selector", "labels", "annotations"):
+            if profile.get(key):
+                kwargs[key] = _pod_untemplated(profile[key], marks=False)
         if profile.get("tolerations"):
             kwargs["tolerations"] = list(profile["tolerations"])
         if profile.get("affinity"):
@@ -332,7 +309,7 @@ def build_dag(spec: dict[str, Any], extensions: Any = ()) -> DAG:
         "max_active_runs": dag_spec.get("max_active_runs", 1),
         "default_args": default_args,
         "tags": list(dag_spec["tags"]),
-        "user_defined_macros": {"kedro_params": kedro_params},
+        "user_defined_macros": {"kedro_params": _params_macro()},
     }
     _call(extensions, "dag_arguments", spec, dag_kwargs)
     dag = DAG(schedule=dag_kwargs.pop("schedule"), **dag_kwargs)
@@ -352,18 +329,18 @@ def build_dag(spec: dict[str, Any], extensions: Any = ()) -> DAG:
             kwargs["env_vars"] = dict(spec["pod"].get("env_vars") or {})
             template = templates.get(task.get("pod_template") or "")
             if template:
-                kwargs["pod_template_dict"] = template["template"]
+                kwargs["pod_template_dict"] = _pod_untemplated(template["template"], marks=False)
                 if template.get("image"):
-                    kwargs["image"] = template["image"]
+                    kwargs["image"] = _pod_untemplated(template["image"], marks=False)
             _call(extensions, "pod_arguments", spec, task, kwargs)
             group = groups.get(tuple(task.get("group", [])))
             operator = _extension_operator(extensions, spec, task, kwargs, group)
             if operator is None:
-                kwargs["env_vars"] = untemplated(kwargs["env_vars"]) or None
+                kwargs["env_vars"] = _pod_untemplated(kwargs["env_vars"]) or None
                 operator = KubernetesPodOperator(
                     task_id=task["task_id"],
                     name=task["pod_name"],
-                    arguments=untemplated(task["arguments"]),
+                    arguments=_pod_untemplated(task["arguments"]),
                     task_group=group,
                     **kwargs,
                 )

@@ -2,7 +2,8 @@
 
 This module runs inside Airflow: the renderer embeds its source verbatim after the DAG builder's
 (``dag_builder.py``) when the SPEC has a ``volume`` section, and the file ends with
-``build_dag(SPEC, extensions=[..., VolumeExtension])``. It imports only the standard library,
+``build_dag(SPEC, extensions=[..., VolumeExtension(untemplated)])`` (the builder's function that
+keeps strings Airflow would render verbatim). It imports only the standard library,
 Airflow, the cncf-kubernetes provider and the kubernetes client; no ``from __future__``. Its
 private names start with ``_volume_``, its public ones with ``volume_``/``Volume``, so they never
 clash with the other runtime modules in the same file.
@@ -40,11 +41,6 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
 from kubernetes.client.exceptions import ApiException
-
-try:  # Airflow 3 (its defining module: airflow.sdk cannot import it before Airflow 3.1.8)
-    from airflow.sdk.definitions.template import literal
-except ImportError:  # Airflow 2.10
-    from airflow.utils.template import literal  # type: ignore[no-redef]
 
 try:  # Airflow 3 (and 2.x with the standard provider installed)
     from airflow.providers.standard.operators.python import PythonOperator
@@ -287,42 +283,37 @@ def volume_set_fs_group(kwargs: dict[str, Any], owner: int | None) -> None:
     )
 
 
-def _volume_untemplated(value: Any) -> Any:
-    """Plain strings (also in lists and dicts) wrapped in ``literal()``: never Jinja."""
-    if isinstance(value, str):
-        return literal(value)
-    if isinstance(value, dict):
-        return {key: _volume_untemplated(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_volume_untemplated(item) for item in value]
-    return value
-
-
-def volume_init_pod_arguments(spec: dict[str, Any]) -> dict[str, Any]:
+def volume_init_pod_arguments(spec: dict[str, Any], protect: Any) -> dict[str, Any]:
     """KubernetesPodOperator arguments of the init pod: the node pods' image, namespace,
     connection, pull settings and service account, the ``__default__`` resource profile and pod
     template when the SPEC has them (quotas, node selectors, tolerations, sidecar annotations
-    apply to it as to a node), the claim at a temporary path and fsGroup."""
+    apply to it as to a node), the claim at a temporary path and fsGroup. ``protect`` is the
+    builder's ``untemplated``: user strings Airflow would render stay verbatim."""
     pod, volume = spec["pod"], spec["volume"]
     command = volume_init_command(volume["mount_path"])
+    ext = KubernetesPodOperator.template_ext
+
+    def verbatim(value: Any) -> Any:
+        return protect(value, ext, marks=False)
+
     kwargs: dict[str, Any] = {
         "name": VOLUME_INIT_POD_NAME,
-        "image": pod["image"],
+        "image": verbatim(pod["image"]),
         "image_pull_policy": pod.get("image_pull_policy"),
         "namespace": pod.get("namespace"),
         "startup_timeout_seconds": pod.get("startup_timeout_seconds", 120),
         "get_logs": True,
         "on_finish_action": "delete_pod",
         "do_xcom_push": False,
-        "cmds": _volume_untemplated(command[:1]),
-        "arguments": _volume_untemplated(command[1:]),
+        "cmds": verbatim(command[:1]),
+        "arguments": verbatim(command[1:]),
         "volumes": [volume_pod_volume()],
         "volume_mounts": [k8s.V1VolumeMount(name=VOLUME_POD_VOLUME_NAME, mount_path=command[-1])],
     }
     if pod.get("service_account_name"):
         kwargs["service_account_name"] = pod["service_account_name"]
     if pod.get("kubernetes_conn_id"):
-        kwargs["kubernetes_conn_id"] = pod["kubernetes_conn_id"]
+        kwargs["kubernetes_conn_id"] = verbatim(pod["kubernetes_conn_id"])
     if pod.get("image_pull_secrets"):
         kwargs["image_pull_secrets"] = [
             k8s.V1LocalObjectReference(name=name) for name in pod["image_pull_secrets"]
@@ -334,16 +325,16 @@ def volume_init_pod_arguments(spec: dict[str, Any]) -> dict[str, Any]:
         )
     for key in ("node_selector", "labels", "annotations"):
         if profile.get(key):
-            kwargs[key] = _volume_untemplated(profile[key])
+            kwargs[key] = verbatim(profile[key])
     if profile.get("tolerations"):
         kwargs["tolerations"] = list(profile["tolerations"])
     if profile.get("affinity"):
         kwargs["affinity"] = profile["affinity"]
     template = (spec.get("pod_templates") or {}).get("__default__") or {}
     if template.get("template"):
-        kwargs["pod_template_dict"] = template["template"]
+        kwargs["pod_template_dict"] = verbatim(template["template"])
     if template.get("image"):
-        kwargs["image"] = template["image"]
+        kwargs["image"] = verbatim(template["image"])
     volume_set_fs_group(kwargs, volume.get("owner"))
     return kwargs
 
@@ -377,18 +368,26 @@ def _volume_settings(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _volume_python_task(task_id: str, action: str, spec: dict[str, Any], **kwargs: Any) -> Any:
+def _volume_python_task(
+    task_id: str, action: str, spec: dict[str, Any], protect: Any, **kwargs: Any
+) -> Any:
+    settings = {"action": action, "settings": _volume_settings(spec)}
     return PythonOperator(
         task_id=task_id,
         python_callable=volume_claim_task,
-        op_kwargs=_volume_untemplated({"action": action, "settings": _volume_settings(spec)}),
+        op_kwargs=protect(settings, PythonOperator.template_ext, marks=False),
         do_xcom_push=False,
         **kwargs,
     )
 
 
 class VolumeExtension:
-    """The DAG builder extension of the per-run data volume (see the module's documentation)."""
+    """The DAG builder extension of the per-run data volume (see the module's documentation).
+
+    ``protect`` is the builder's ``untemplated``."""
+
+    def __init__(self, protect: Any) -> None:
+        self.protect = protect
 
     @staticmethod
     def dag_arguments(spec: dict[str, Any], kwargs: dict[str, Any]) -> None:
@@ -408,21 +407,20 @@ class VolumeExtension:
         kwargs["volume_mounts"] = [*(kwargs.get("volume_mounts") or []), mount]
         volume_set_fs_group(kwargs, volume.get("owner"))
 
-    @staticmethod
     def add_tasks(
-        dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]
+        self, dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]
     ) -> list[tuple[Any, Any]]:
         volume = spec["volume"]
         if volume.get("skip_init"):
-            create = _volume_python_task(volume["create_task_id"], "create", spec)
+            create = _volume_python_task(volume["create_task_id"], "create", spec, self.protect)
         else:
             create = VolumeInitPodOperator(
                 task_id=volume["create_task_id"],
                 volume_settings=_volume_settings(spec),
-                **volume_init_pod_arguments(spec),
+                **volume_init_pod_arguments(spec, self.protect),
             )
         delete = _volume_python_task(
-            volume["delete_task_id"], "delete", spec, trigger_rule="all_done"
+            volume["delete_task_id"], "delete", spec, self.protect, trigger_rule="all_done"
         )
         # What already waits before the first nodes (external sensors...) waits before the
         # volume too: no claim is held while a sensor waits for hours.

@@ -4,7 +4,7 @@ The names come from ``[tool.kedro]`` in ``pyproject.toml`` and the branch names 
 tags and namespaces come from the project's registered pipelines, loaded through Kedro as
 ``compile`` loads them; when that fails, from the string literals of the package's source, with
 a note. Every check is made before the first file is written; each file is written whole or not
-at all (``ship.write_local_atomic``).
+at all (``ship.write_local_files``).
 
 Files are of three kinds: the plugin's own (the config, the workflows ``init`` wrote before),
 replaced only with ``--force``; the Dockerfile and ``.dockerignore``, which the user may have
@@ -92,12 +92,12 @@ def read_project_names(project_path: Path) -> ProjectNames:
     pyproject = project_path / "pyproject.toml"
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise PluginError(
             f"no pyproject.toml in {project_path}: run init in a Kedro project"
-        ) from None
+        ) from exc
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise PluginError(f"{pyproject}: cannot be read: {exc}") from None
+        raise PluginError(f"{pyproject}: cannot be read: {exc}") from exc
     tool = data.get("tool")
     kedro = tool.get("kedro") if isinstance(tool, dict) else None
     if not isinstance(kedro, dict):
@@ -210,8 +210,8 @@ def check_airflow_url(url: str) -> str:
         )
     try:
         host = PluginConfig.model_validate({"host": url}).host
-    except ValidationError:
-        raise PluginError(f"AIRFLOW_URL {url!r}: not an http:// or https:// URL") from None
+    except ValidationError as exc:
+        raise PluginError(f"AIRFLOW_URL {url!r}: not an http:// or https:// URL") from exc
     return str(host)
 
 
@@ -308,7 +308,7 @@ def plan_files(
             has_requirements=has_requirements,
         )
     except ValueError as exc:
-        raise PluginError(f"cannot write the GitHub workflows: {exc}") from None
+        raise PluginError(f"cannot write the GitHub workflows: {exc}") from exc
     dockerfile = scaffold.render_dockerfile(
         project_name=names.project_name,
         plugin_requirement=scaffold.plugin_requirement(__version__, ""),
@@ -374,7 +374,7 @@ def write_files(
         replaced = planned.path not in taken or _replaced(planned, **chosen)
         if planned.path.is_dir() and replaced:
             raise PluginError(f"{planned.path} is a folder: move it away to write the file")
-    from kedro_airflow_k8s.ship import write_local_atomic
+    from kedro_airflow_k8s.ship import write_local_files
 
     for planned in files:
         if planned.path in taken and not _replaced(planned, **chosen):
@@ -389,10 +389,7 @@ def write_files(
                     f"Kept {shown}: init did not write it (delete it to have init write its own)."
                 )
             continue
-        try:
-            write_local_atomic(planned.path, planned.text)
-        except OSError as exc:
-            raise PluginError(f"cannot write {planned.path}: {exc.strerror or exc}") from None
+        write_local_files(planned.path.parent, {planned.path.name: planned.text})
         result.written.append(planned.path)
         for old in planned.replaces:
             try:
