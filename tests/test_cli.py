@@ -223,7 +223,7 @@ def test_run_once_refuses_params_kedro_would_refuse_before_anything_is_shipped(
     # The config's Airflow (localhost:8080) is not running: reaching it first would fail with
     # exit code 5; the parameters are refused before that, and before any upload.
     done = kedro(project, "airflow-k8s", "run-once", "-o", str(tmp_path), *params)
-    _assert_clean_error(done, message)
+    _assert_clean_error(done, message, EXIT_USAGE)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -271,6 +271,7 @@ def test_a_dag_name_too_long_for_airflow_says_so(project: Path) -> None:
     _assert_clean_error(
         done,
         "-d/--dag-name 'dddddddddddddddddddd'... is 251 characters: a DAG id takes at most 250",
+        EXIT_USAGE,
     )
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, TIMEOUT_ENV, Deadline
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.errors import PluginError, UsageProblem
 
 if TYPE_CHECKING:
     from kedro_airflow_k8s.airflow_api import RestApi
@@ -132,7 +132,7 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
     project_path = Path(getattr(metadata, "project_path", None) or Path.cwd())
     pipelines = _split(pipeline)
     if not pipelines:
-        raise PluginError("-p/--pipelines: give at least one pipeline name")
+        raise UsageProblem("-p/--pipelines: give at least one pipeline name")
     ctx.obj = CliContext(project_path=project_path, env=env, pipelines=pipelines, timeout=timeout)
 
 
@@ -223,7 +223,9 @@ def _host(loaded: Any) -> str:
 
 def _one_pipeline(obj: CliContext, command: str) -> str:
     if len(obj.pipelines) != 1:
-        raise PluginError(f"-p/--pipelines: {command} takes one pipeline, got {len(obj.pipelines)}")
+        raise UsageProblem(
+            f"-p/--pipelines: {command} takes one pipeline, got {len(obj.pipelines)}"
+        )
     return obj.pipelines[0]
 
 
@@ -231,13 +233,13 @@ def _check_dag_name(dag_name: str | None, obj: CliContext) -> None:
     if dag_name is None:
         return
     if len(obj.pipelines) > 1:
-        raise PluginError("-d/--dag-name names one DAG: select one pipeline with -p")
+        raise UsageProblem("-d/--dag-name names one DAG: select one pipeline with -p")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", dag_name):
-        raise PluginError(
+        raise UsageProblem(
             f"-d/--dag-name {dag_name!r}: a DAG id takes letters, digits, '_', '.' and '-' only"
         )
     if len(dag_name) > 250:
-        raise PluginError(
+        raise UsageProblem(
             f"-d/--dag-name {dag_name[:20]!r}... is {len(dag_name)} characters: a DAG id takes "
             "at most 250"
         )
@@ -251,7 +253,7 @@ def _check_run_conf(conf: dict[str, str], loaded: Any) -> None:
     try:
         check_run_conf(conf, run_config.macro_params, run_config.variables_params)
     except ValueError as exc:
-        raise PluginError(f"--param: {exc}") from exc
+        raise UsageProblem(f"--param: {exc}") from exc
 
 
 def _ship(obj: CliContext, output: str | None, **compile_options: Any) -> None:
@@ -299,7 +301,7 @@ def schedule(
         try:
             chosen = validate_schedule(cron_expression)
         except ValueError as exc:
-            raise PluginError(f"-c/--cron-expression: {exc}") from exc
+            raise UsageProblem(f"-c/--cron-expression: {exc}") from exc
     _ship(obj, output, schedule=chosen, dag_id=dag_name)
 
 

@@ -6,7 +6,8 @@ one-line message (``Error: ...``) and exits with the class's code, with no trace
 ===  =====================================================================================
 0    success
 1    the pipeline ran and failed (``run-once --wait-for-completion``): :class:`RunFailed`
-2    the command line is wrong (an unknown option, a bad option value): click's own code
+2    the command line is wrong (an unknown option, a bad option value, options that cannot go
+     together): click's own code and :class:`UsageProblem`
 3    a wait ran out of time (``--timeout``, ``--parse-timeout``, ``--wait-for-completion``):
      :class:`TimedOut`
 4    the project, its pipelines or ``kedro-airflow-k8s.yaml`` cannot be used: :class:`PluginError`,
@@ -52,6 +53,13 @@ class PluginError(click.ClickException):
     def __init__(self, message: str) -> None:
         # One line: the CLI promise is a single line naming what and where.
         super().__init__(" ".join(message.split("\n")).strip())
+
+
+class UsageProblem(PluginError):
+    """Options that cannot go together, or an option value the command cannot take (found by
+    the plugin rather than by click); one line, with click's usage-error code."""
+
+    exit_code = EXIT_USAGE
 
 
 class ConfigError(PluginError):

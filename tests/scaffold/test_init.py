@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from kedro_airflow_k8s import scaffold
 from kedro_airflow_k8s.cli import commands
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.errors import EXIT_INPUT, EXIT_USAGE, PluginError
 from kedro_airflow_k8s.scaffold import writer
 from tests.helpers import REPO, actionlint, copy_example, kedro
 
@@ -241,35 +241,44 @@ def test_a_config_of_the_old_name_is_replaced_by_the_new_one_with_force(tmp_path
 
 
 @pytest.mark.parametrize(
-    ("url", "output", "message"),
+    ("url", "output", "message", "code"),
     [
-        ("ftp://host", "dag", "AIRFLOW_URL 'ftp://host': it must start with http:// or https://"),
+        (
+            "ftp://host",
+            "dag",
+            "AIRFLOW_URL 'ftp://host': it must start with http:// or https://",
+            EXIT_USAGE,
+        ),
         (
             "localhost:8080",
             "dag",
             "AIRFLOW_URL 'localhost:8080': it must start with http:// or https://",
+            EXIT_USAGE,
         ),
         (
             "http://me:secret@host",
             "dag",
             "AIRFLOW_URL must not hold credentials: set AIRFLOW_API_TOKEN, or AIRFLOW_USERNAME "
             "and AIRFLOW_PASSWORD, where the plugin runs",
+            EXIT_USAGE,
         ),
         (
             "http://host/a b",
             "dag",
             "AIRFLOW_URL 'http://host/a b': it must not hold spaces or control characters",
+            EXIT_USAGE,
         ),
         (
             "http://host",
             "ftp://bucket",
             "unsupported destination scheme 'ftp://' in 'ftp://bucket': use a local folder, "
             "file://, s3://, gs:// or gcs://",
+            EXIT_INPUT,  # the same rule as the config's output key
         ),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
-    tmp_path: Path, url: str, output: str, message: str
+    tmp_path: Path, url: str, output: str, message: str, code: int
 ) -> None:
     project = make_project(tmp_path / "demo")
     runner = CliRunner()
@@ -278,7 +287,7 @@ def test_bad_input_is_one_line_and_writes_nothing(
         ["airflow-k8s", "init", url, "-o", output, "--with-github-actions"],
         obj=SimpleNamespace(project_path=project),
     )
-    assert done.exit_code == 4
+    assert done.exit_code == code
     assert done.output.splitlines() == [f"Error: {message}"]
     assert sorted(p.name for p in project.iterdir()) == [
         "conf",

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 from kedro_airflow_k8s.airflow_api import AirflowApi, TaskInfo
 from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, Deadline
-from kedro_airflow_k8s.errors import PluginError, RunFailed, TimedOut
+from kedro_airflow_k8s.errors import PluginError, RunFailed, TimedOut, UsageProblem
 from kedro_airflow_k8s.operate.parse_wait import wait_for_dag
 from kedro_airflow_k8s.operate.patience import Patience, WaitOver
 
@@ -24,7 +24,7 @@ def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise PluginError(f"--param {pair!r}: expected KEY=VALUE")
+            raise UsageProblem(f"--param {pair!r}: expected KEY=VALUE")
         params[key.strip()] = value
     return params
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from kedro_airflow_k8s import __version__, scaffold
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.errors import PluginError, UsageProblem
 from kedro_airflow_k8s.git import git_output
 from kedro_airflow_k8s.snapshot import NodeSpec
 
@@ -200,18 +200,18 @@ def check_airflow_url(url: str) -> str:
 
     match = _URL.match(url)
     if match is None:
-        raise PluginError(f"AIRFLOW_URL {url!r}: it must start with http:// or https://")
+        raise UsageProblem(f"AIRFLOW_URL {url!r}: it must start with http:// or https://")
     if any(ch.isspace() or not ch.isprintable() for ch in url):
-        raise PluginError(f"AIRFLOW_URL {url!r}: it must not hold spaces or control characters")
+        raise UsageProblem(f"AIRFLOW_URL {url!r}: it must not hold spaces or control characters")
     if "@" in match.group(1):  # never echo it: it holds credentials
-        raise PluginError(
+        raise UsageProblem(
             "AIRFLOW_URL must not hold credentials: set AIRFLOW_API_TOKEN, or AIRFLOW_USERNAME "
             "and AIRFLOW_PASSWORD, where the plugin runs"
         )
     try:
         host = PluginConfig.model_validate({"host": url}).host
     except ValidationError as exc:
-        raise PluginError(f"AIRFLOW_URL {url!r}: not an http:// or https:// URL") from exc
+        raise UsageProblem(f"AIRFLOW_URL {url!r}: not an http:// or https:// URL") from exc
     return str(host)
 
 
@@ -221,7 +221,7 @@ def check_output(output: str) -> str:
 
     parse_destination(output)  # a one-line PluginError when unsupported
     if any(not ch.isprintable() for ch in output):
-        raise PluginError(f"-o/--output {output!r}: it must not hold control characters")
+        raise UsageProblem(f"-o/--output {output!r}: it must not hold control characters")
     return output
 
 
@@ -417,7 +417,7 @@ def init_project(
 ) -> InitResult:
     """Plan, check and write the files of ``init``."""
     if overwrite_dockerfile and not with_github_actions:
-        raise PluginError(
+        raise UsageProblem(
             "--overwrite-dockerfile: init writes a Dockerfile only with --with-github-actions"
         )
     files, notes = plan_files(
