@@ -50,16 +50,23 @@ run_config:
 """
 
 
-def _compile(base: Path, *args: str) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
+def features_project(base: Path, env: str = "features") -> Path:
+    """A copy of the example with FEATURES in environment ``env`` and the training nodes tagged
+    with the ``training`` pod template."""
     project = copy_example(base, git=False)
-    (project / "conf" / "features").mkdir()
-    (project / "conf" / "features" / "airflow-k8s.yaml").write_text(FEATURES)
+    (project / "conf" / env).mkdir(exist_ok=True)
+    (project / "conf" / env / "airflow-k8s.yaml").write_text(FEATURES)
     registry = project / "src" / "spaceflights" / "pipelines" / "data_science" / "pipeline.py"
     registry.write_text(
         registry.read_text().replace('"resources.gpu"', '"resources.gpu", "k8s_template.training"')
     )
+    return project
+
+
+def _compile(base: Path, *args: str) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    project = features_project(base)
     out = base / "dags"
     quiet = {"KEDRO_LOGGING_CONFIG": str(REPO / "scripts" / "quiet-logging.yml")}
     done = kedro(project, "airflow-k8s", "-e", "features", *args, "-o", str(out), env=quiet)
