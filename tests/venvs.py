@@ -38,21 +38,35 @@ class HelperVenv:
     name: str
     requirements: Path
     env_var: str | None = None  # a variable naming a ready-made virtualenv to use instead
+    interpreter: str | None = None  # another Python than the test venv's
+
+    @property
+    def python(self) -> str:
+        return self.interpreter or sys.executable
 
     @property
     def path(self) -> Path:
         given = os.environ.get(self.env_var) if self.env_var else None
-        return Path(given) if given else CACHE / f"venv-{self.name}"
+        if given:
+            return Path(given)
+        if self.interpreter:
+            tag = hashlib.sha256(self.interpreter.encode()).hexdigest()[:8]
+            return CACHE / f"venv-{self.name}-{tag}"
+        return CACHE / f"venv-{self.name}"
 
 
 def registry() -> dict[str, HelperVenv]:
     """Every helper virtualenv by name: the tools', and one per Airflow matrix cell (the name
-    of its lock file in requirements/airflow-matrix)."""
+    of its lock file in requirements/airflow-matrix), made with $KAK8S_MATRIX_PYTHON when set."""
     venvs = [
         HelperVenv("moto", REPO / "requirements" / "moto.txt", "KAK8S_MOTO_VENV"),
         HelperVenv("spark", REPO / "requirements" / "spark-run.txt", "KAK8S_SPARK_VENV"),
     ]
-    venvs += [HelperVenv(lock.stem, lock) for lock in sorted(MATRIX.glob("*.txt"))]
+    interpreter = os.environ.get("KAK8S_MATRIX_PYTHON") or None
+    venvs += [
+        HelperVenv(lock.stem, lock, interpreter=interpreter)
+        for lock in sorted(MATRIX.glob("*.txt"))
+    ]
     return {venv.name: venv for venv in venvs}
 
 
@@ -167,7 +181,8 @@ def _run(command: list[str], env: Mapping[str, str] | None = None) -> None:
 
 def _wanted(venv: HelperVenv, installer: str) -> str:
     digest = hashlib.sha256(venv.requirements.read_bytes())
-    digest.update(f"\n{sys.version}\n{sys.executable}\n{installer}".encode())
+    version = sys.version if venv.interpreter is None else ""
+    digest.update(f"\n{version}\n{venv.python}\n{installer}".encode())
     return digest.hexdigest()
 
 
@@ -187,13 +202,11 @@ def build(venv: HelperVenv) -> Path:
         env["UV_PYTHON_DOWNLOADS"] = "never"  # only this interpreter, never a download
         env.pop("VIRTUAL_ENV", None)
         # --seed: pip in the venv, as `python -m venv` gives (scripts run in them use it).
-        _run(
-            [uv, "venv", "--quiet", "--clear", "--seed", "--python", sys.executable, str(path)], env
-        )
+        _run([uv, "venv", "--quiet", "--clear", "--seed", "--python", venv.python, str(path)], env)
         install = [uv, "pip", "install", "--quiet", "--python", str(python)]
         _run([*install, "-r", str(venv.requirements)], env)
     else:
-        _run([sys.executable, "-m", "venv", "--clear", str(path)])
+        _run([venv.python, "-m", "venv", "--clear", str(path)])
         _run([str(python), "-m", "pip", "install", "-q", "-r", str(venv.requirements)])
     marker.write_text(wanted)
     return python

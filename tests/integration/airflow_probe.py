@@ -10,7 +10,8 @@ below, and every KubernetesPodOperator builds its pod with the provider's own
 
 Output::
 
-    {"airflow": "3.0.0", "providers": {"apache-airflow-providers-...": "10.0.0", ...},
+    {"python": "3.11.7", "airflow": "3.0.0",
+     "providers": {"apache-airflow-providers-...": "10.0.0", ...},
      "folders": {folder: {"errors": {file: error}, "warnings": [...], "dags": {...}}}}
 
 ``warnings`` are those raised by the lines of the DAG files themselves (loading, rendering,
@@ -25,6 +26,7 @@ the manifest a pod operator would send (or None).
 import datetime
 import json
 import os
+import platform
 import sys
 import warnings
 from importlib import metadata
@@ -176,6 +178,7 @@ def main(output: str, kubeconfig: str, folders: list[str]) -> None:
     import airflow
 
     result = {
+        "python": platform.python_version(),
         "airflow": airflow.__version__,
         "providers": providers(),
         "folders": {folder: load_folder(folder, kubeconfig) for folder in folders},

@@ -2,8 +2,9 @@
 
 Each cell of the matrix is a lock file in requirements/airflow-matrix (``<cell>.in`` names the
 versions, ``<cell>.txt`` pins everything for Python 3.10 to 3.12) and a virtualenv of its own
-(tests/venvs.py: made in the background at the start of the session). The newest Airflow with
-the newest providers is the test virtualenv itself, the reference.
+(tests/venvs.py: made in the background at the start of the session; with the Python of
+$KAK8S_MATRIX_PYTHON when it is set). The newest Airflow with the newest providers is the test
+virtualenv itself, the reference.
 
 The DAGs, compiled once by the real CLI: the example with every runtime feature on (resource
 profiles, secrets, pod templates, the per-run volume, MLflow, Slack alerts, external sensors,
@@ -142,11 +143,12 @@ def cell_folders(cell: str) -> list[str]:
     return folders
 
 
-def pinned_versions(cell: str) -> dict[str, str]:
-    """name -> version of the cell's lock file, for the running Python."""
+def pinned_versions(cell: str, python: str) -> dict[str, str]:
+    """name -> version of the cell's lock file, for Python ``python`` (x.y.z)."""
     from packaging.markers import Marker
     from packaging.requirements import Requirement
 
+    environment = {"python_full_version": python, "python_version": python.rsplit(".", 1)[0]}
     found = {}
     for line in (MATRIX / f"{cell}.txt").read_text().splitlines():
         line = line.split("#", 1)[0].strip()
@@ -154,10 +156,20 @@ def pinned_versions(cell: str) -> dict[str, str]:
             continue
         requirement = Requirement(line)
         marker: Marker | None = requirement.marker
-        if marker is None or marker.evaluate():
+        if marker is None or marker.evaluate(environment):
             (spec,) = requirement.specifier
             found[requirement.name.lower()] = spec.version
     return found
+
+
+def platform_version(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
 
 
 _probed: dict[str, dict[str, Any]] = {}
@@ -267,7 +279,9 @@ CELL_PARAMS = [_cell_param(name) for name in CELLS]
 @pytest.mark.parametrize("cell", CELL_PARAMS)
 def test_cell_runs_the_pinned_versions(cell: str, matrix_dags: MatrixDags, tmp_path: Path) -> None:
     result = probe(cell, matrix_dags, tmp_path)
-    pins = pinned_versions(cell)
+    pins = pinned_versions(cell, result["python"])
+    wanted = os.environ.get("KAK8S_MATRIX_PYTHON")
+    assert result["python"] == (platform_version(wanted) if wanted else sys.version.split()[0])
     assert result["airflow"] == pins["apache-airflow"]
     installed = result["providers"]
     for name in cell_requirements(cell).split():
@@ -370,3 +384,20 @@ def test_the_reference_has_every_runtime_feature(reference: dict[str, Any]) -> N
     assert submit[:2] == ["submit", submit[1]] and re.fullmatch(
         r"spark-demo-[0-9a-f]{10}", submit[1]
     )
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_the_support_matrix_page_lists_each_cell(cell: str) -> None:
+    """docs/support-matrix.md has a row with the cell's versions (for Python 3.11)."""
+    pins = pinned_versions(cell, "3.11.7")
+    columns = [
+        pins.get(name, "-")
+        for name in (
+            "apache-airflow",
+            "apache-airflow-providers-cncf-kubernetes",
+            "apache-airflow-providers-google",
+            "apache-airflow-providers-apache-spark",
+        )
+    ]
+    page = (REPO / "docs" / "support-matrix.md").read_text()
+    assert "| " + " | ".join(columns) + " |" in page, columns
