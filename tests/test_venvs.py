@@ -172,3 +172,30 @@ def test_one_build_per_virtualenv_whoever_asks_first(
     assert venvs.venv_python("kak8s-demo") == tmp_path / "kak8s-demo" / "bin" / "python"
     assert built == ["kak8s-demo"]
     assert venvs.prefetch(["unknown"]) is None
+
+
+def test_a_virtualenv_is_made_once_and_remade_when_its_requirements_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wheel = _wheel(tmp_path / "wheels", "kak8s-linked-demo")
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"{wheel}\n")
+    monkeypatch.setattr(venvs, "CACHE", tmp_path / "cache")
+    demo = venvs.HelperVenv("demo", requirements)
+    python = venvs.build(demo)
+    assert python == tmp_path / "cache" / "venv-demo" / "bin" / "python"
+    done = subprocess.run(
+        [str(python), "-c", "import kak8s_linked_demo, pip"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr  # the package, and pip as `python -m venv` has it
+    steps: list[list[str]] = []
+    monkeypatch.setattr(venvs, "_run", lambda command, env=None: steps.append(command))
+    assert venvs.build(demo) == python
+    assert steps == []  # reused
+    requirements.write_text(f"{wheel}\n# changed\n")
+    venvs.build(demo)
+    assert steps and "venv" in steps[0]  # made again

@@ -153,11 +153,13 @@ class VenvBuildError(RuntimeError):
 
 
 def _run(command: list[str], env: Mapping[str, str] | None = None) -> None:
+    """Run an install step at a low CPU priority: it mostly runs beside other tests."""
+    nice = shutil.which("nice")
     with _children_lock:
         if _stopping.is_set():
             raise VenvBuildError("the test session is ending")
         process = subprocess.Popen(
-            command,
+            [nice, "-n", "10", *command] if nice else command,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
