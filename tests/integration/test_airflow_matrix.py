@@ -133,14 +133,17 @@ def cell_requirements(cell: str) -> str:
 
 
 def cell_folders(cell: str) -> list[str]:
-    """The DAG folders a cell loads: the spark types whose provider it installs."""
-    wanted = cell_requirements(cell) if cell != REFERENCE else "google apache-spark"
-    folders = ["features", "spark-custom"]
-    if "apache-airflow-providers-google" in wanted or cell == REFERENCE:
-        folders.append("spark-dataproc")
-    if "apache-airflow-providers-apache-spark" in wanted or cell == REFERENCE:
-        folders.append("spark-k8s")
-    return folders
+    """The DAG folders a cell loads: the spark types whose provider it installs (the reference
+    has them all)."""
+    folders = ["features", "spark-custom", "spark-dataproc", "spark-k8s"]
+    if cell == REFERENCE:
+        return folders
+    wanted = cell_requirements(cell)
+    needs = {
+        "spark-dataproc": "apache-airflow-providers-google",
+        "spark-k8s": "apache-airflow-providers-apache-spark",
+    }
+    return [name for name in folders if needs.get(name, "") in wanted]
 
 
 def pinned_versions(cell: str, python: str) -> dict[str, str]:
