@@ -44,3 +44,20 @@ def _logging_restored() -> Iterator[None]:
         logger.handlers[:] = handlers
         logger.propagate = propagate
         logger.disabled = disabled
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building the helper virtualenvs the selected tests need (``@pytest.mark.venv``),
+    in test order, in the background (KAK8S_PREFETCH_VENVS=0: each on first use instead)."""
+    if os.environ.get("KAK8S_PREFETCH_VENVS", "1") == "0":
+        return
+    from tests import venvs
+
+    names = [mark.args[0] for item in session.items for mark in item.iter_markers("venv")]
+    venvs.prefetch(names)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests import venvs
+
+    venvs.stop()

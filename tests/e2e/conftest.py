@@ -197,13 +197,13 @@ def _airflow2_in_the_background(
     if not _uses_airflow2(request.session.items):
         yield
         return
-    from tests.integration.test_airflow2 import _airflow2_python
+    from tests.venvs import AIRFLOW2, venv_python
 
     from .infra.airflow2_server import Airflow2Server
 
     server = Airflow2Server(
         tmp_path_factory.mktemp("airflow2"),
-        airflow_bin=_airflow2_python().parent / "airflow",
+        airflow_bin=venv_python(AIRFLOW2).parent / "airflow",
         extra_env=_airflow_env(kube_emulator),
     )
     background = _Background(server)

@@ -15,8 +15,14 @@ import pytest
 from kedro_airflow_k8s.airflow_api import AirflowV1, ClientSettings, connect
 from kedro_airflow_k8s.errors import RemoteError
 from tests.helpers import REPO, copy_example, kedro
+from tests.venvs import AIRFLOW2
 
-pytestmark = [pytest.mark.e2e, pytest.mark.airflow2, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.airflow2,
+    pytest.mark.venv(AIRFLOW2),
+    pytest.mark.slow,
+]
 
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 DAG_ID = "spaceflights.data_processing.e2e2"

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.airflow
 FEATURES = """
 run_config:
   image_pull_policy: Always
+  group_by: none
+  in_memory: {storage: volume}
   startup_time: 77
   volume: {size: 2Gi, owner: 1000}
   macro_params: [ds, run_id]
@@ -52,16 +54,28 @@ run_config:
 """
 
 
-def _compile(base: Path, *args: str) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
-
+def features_project(base: Path, env: str = "features") -> Path:
+    """A copy of the example with FEATURES in environment ``env``, the training nodes tagged
+    with the ``training`` pod template, and ``model_input_table`` left in memory (so it crosses
+    pods through the per-run volume)."""
     project = copy_example(base, git=False)
-    (project / "conf" / "features").mkdir()
-    (project / "conf" / "features" / "kedro-airflow-k8s.yaml").write_text(FEATURES)
+    (project / "conf" / env).mkdir(exist_ok=True)
+    (project / "conf" / env / "kedro-airflow-k8s.yaml").write_text(FEATURES)
+    catalog = project / "conf" / "base" / "catalog.yml"  # in memory between pods: in_memory
+    text = catalog.read_text()
+    start = text.index("\nmodel_input_table:\n") + 1
+    catalog.write_text(text[:start] + text[text.index("\n\n", start) + 2 :])
     registry = project / "src" / "spaceflights" / "pipelines" / "data_science" / "pipeline.py"
     registry.write_text(
         registry.read_text().replace('"resources.gpu"', '"resources.gpu", "k8s_template.training"')
     )
+    return project
+
+
+def _compile(base: Path, *args: str) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    project = features_project(base)
     out = base / "dags"
     quiet = {"KEDRO_LOGGING_CONFIG": str(REPO / "scripts" / "quiet-logging.yml")}
     done = kedro(project, "airflow-k8s", "-e", "features", *args, "-o", str(out), env=quiet)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from kedro_airflow_k8s.render.dag import runtime_source
 from tests.helpers import handmade_spec
 from tests.runtime.wiring_probe import Probe
+from tests.venvs import AIRFLOW2
 
 PROBE = Path(__file__).with_name("wiring_probe.py")
 MODULES = ("dag_builder", "mlflow_run", "volume", "spark")
@@ -315,14 +316,15 @@ class Airflow2Probe:
 
 @pytest.fixture(scope="module")
 def airflow2_probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow2Probe]:
-    from tests.integration.test_airflow2 import _airflow2_python
+    from tests.venvs import AIRFLOW2, venv_python
 
-    probe = Airflow2Probe(_airflow2_python(), tmp_path_factory.mktemp("airflow2-wiring"))
+    probe = Airflow2Probe(venv_python(AIRFLOW2), tmp_path_factory.mktemp("airflow2-wiring"))
     yield probe
     probe.close()
 
 
 @pytest.mark.airflow2
+@pytest.mark.venv(AIRFLOW2)
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=dag_specs(names_per_level=True))

@@ -1,9 +1,9 @@
 """Loopback storage emulators for the SHIP tests, started on first use and stopped at session end.
 
-* ``moto_server`` -> an S3 endpoint URL: moto runs from its own virtualenv, made on demand from
-  requirements/moto.txt under .cache/venv-moto (or $KAK8S_MOTO_VENV) and reused while the
-  requirements file is unchanged (its sha256 is kept in the venv). moto next to s3fs would move
-  botocore past the range aiobotocore accepts.
+* ``moto_server`` -> an S3 endpoint URL: moto runs from its own virtualenv (tests/venvs.py),
+  made from requirements/moto.txt under .cache/venv-moto (or $KAK8S_MOTO_VENV) and reused while
+  the requirements file is unchanged. moto next to s3fs would move botocore past the range
+  aiobotocore accepts.
 * ``gcs_emulator`` -> a GCS endpoint URL (gcp-storage-emulator from the project venv, in memory,
   with the bucket ``GCS_BUCKET``).
 * ``aws_env`` / ``gcs_env`` -> an environment that can only reach those emulators: dummy keys,
@@ -30,9 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, helper_venv
+from tests.venvs import venv_python
 
-MOTO_REQUIREMENTS = REPO / "requirements" / "moto.txt"
 INSTALL_HINT = "SHIP test extras missing: pip install -r requirements/ship.txt"
 GCS_BUCKET = "kak8s-dags"
 AWS_KEYS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3")
@@ -53,7 +52,7 @@ def free_port() -> int:
 
 
 def moto_python() -> Path:
-    return helper_venv("moto", MOTO_REQUIREMENTS, "KAK8S_MOTO_VENV")
+    return venv_python("moto")
 
 
 class Server:

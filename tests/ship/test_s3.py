@@ -11,6 +11,8 @@ from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.ship import upload_files, upload_text
 from tests.ship.conftest import free_port
 
+pytestmark = pytest.mark.venv("moto")
+
 
 def new_bucket(endpoint: str) -> tuple[Any, str]:
     """A fresh bucket on the emulator and an s3fs client to look at it."""

@@ -20,15 +20,16 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import REPO, dag_spec, helper_venv, kedro, load_runtime
+from tests.helpers import dag_spec, kedro, load_runtime
 from tests.integration.test_spark_dags import SPARK_TASK, copy_spark_project
+from tests.venvs import venv_python
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.venv("spark")]
 
 
 @pytest.fixture(scope="module")
 def spark_python() -> Path:
-    return helper_venv("spark", REPO / "requirements" / "spark-run.txt", "KAK8S_SPARK_VENV")
+    return venv_python("spark")
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
