@@ -64,12 +64,14 @@ def _custom_spark_operators(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def extensions(namespace: dict[str, Any], spec: dict[str, Any]) -> list[Any]:
-    """The extensions the renderer gives a SPEC, in its order (mlflow, volume, spark)."""
+    """The extensions the renderer gives a SPEC, in its order (mlflow, volume, memory, spark)."""
     out: list[Any] = []
     if spec.get("mlflow"):
         out.append(namespace["MlflowExtension"])
     if spec.get("volume"):
-        out.append(namespace["VolumeExtension"])
+        out.append(namespace["VolumeExtension"](namespace["untemplated"]))
+    if spec.get("memory"):
+        out.append(namespace["MemoryExtension"])
     if spec.get("spark"):
         spark = namespace["SparkExtension"]
         out.append(spark(namespace["untemplated"], _custom_spark_operators(spec)))
