@@ -63,6 +63,9 @@ def registry() -> dict[str, HelperVenv]:
     venvs = [
         HelperVenv("moto", REPO / "requirements" / "moto.txt", "KAK8S_MOTO_VENV"),
         HelperVenv("spark", REPO / "requirements" / "spark-run.txt", "KAK8S_SPARK_VENV"),
+        HelperVenv(
+            "kedro-airflow", REPO / "requirements" / "kedro-airflow.txt", "KAK8S_KEDRO_AIRFLOW_VENV"
+        ),
     ]
     interpreter = os.environ.get("KAK8S_MATRIX_PYTHON") or None
     venvs += [

@@ -18,17 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, copy_example, helper_venv
+from tests.helpers import REPO, copy_example
+from tests.venvs import venv_python
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.venv("kedro-airflow")]
 
-REQUIREMENTS = REPO / "requirements" / "kedro-airflow.txt"
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 
 
 @pytest.fixture(scope="module")
 def venv_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    python = helper_venv("kedro-airflow", REQUIREMENTS, "KAK8S_KEDRO_AIRFLOW_VENV")
+    python = venv_python("kedro-airflow")
     source = tmp_path_factory.mktemp("plugin") / "source"
     source.mkdir()
     shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
