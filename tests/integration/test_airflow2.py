@@ -169,3 +169,38 @@ def test_spark_dag_of_a_custom_factory_imports_on_airflow_2_10(
     (tasks,) = result["dags"].values()
     assert tasks["spark_to_spark"] == ["clean", "create_spark_cluster"]
     assert tasks["delete_spark_cluster"] == ["create_spark_cluster", "spark_to_spark"]
+
+
+def test_nested_task_groups_named_like_top_level_ones_import_on_airflow_2_10(
+    airflow2_python: Path, tmp_path: Path
+) -> None:
+    """Kedro namespaces ``a.a`` and ``g0.g1`` beside a top-level ``g1``: Airflow 2.10 checks a
+    nested TaskGroup's own id against the full ids of the TaskGroups made before it."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kedro_airflow_k8s.config import parse_config
+    from kedro_airflow_k8s.plan import PlanOptions, build_plan
+    from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
+    from tests.plan.plan_helpers import all_in_catalog, node, pipeline
+
+    pipe = pipeline(
+        node("g1.w", ["r"], ["d1"], namespace="g1"),
+        node("g0.g1.z", ["d1"], ["d2"], namespace="g0.g1"),
+        node("a.y", ["d2"], ["d3"], namespace="a"),
+        node("a.a.x", ["d3"], ["d4"], namespace="a.a"),
+        node("a.a.a.v", ["d4"], ["d5"], namespace="a.a.a"),
+    )
+    plan = build_plan(pipe, all_in_catalog(pipe), PlanOptions())
+    run_config = parse_config({"run_config": {"image": "repo/img:1"}}).run_config
+    spec = build_spec(plan, run_config, DagContext("Demo", "demo", "__default__", "local", "abc"))
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "nested.py").write_text(render_dag(spec))
+    result = _probe(airflow2_python, dags, tmp_path)
+    assert result["errors"] == {}
+    airflow3 = DagBag(dag_folder=str(dags))
+    assert airflow3.import_errors == {}
+    (dag,) = airflow3.dags.values()
+    expected = {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}
+    assert result["dags"] == {dag.dag_id: expected}
+    assert {"g0.g1_2.z", "a.a_2.x", "a.a_2.a_2.v"} <= set(expected)
