@@ -4,6 +4,7 @@ copy of the bundled example project."""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,41 @@ def test_a_bad_option_is_a_usage_error(project: Path) -> None:
     done = kedro(project, "airflow-k8s", "compile", "--no-such-option")
     assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
     assert "Error: No such option '--no-such-option'." in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("memory,tags", "unknown strategy 'tags' (known: none, memory, namespace, chain)"),
+        ("none,chain", "none cannot be combined with other strategies"),
+        (",", "give one strategy or several (none, memory, namespace, chain)"),
+    ],
+)
+def test_a_bad_group_by_is_a_usage_error(project: Path, value: str, problem: str) -> None:
+    done = kedro(project, "airflow-k8s", "compile", "--group-by", value, "--explain")
+    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
+    assert f"Invalid value for '--group-by': {problem}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_group_by_takes_a_list_in_the_config_and_on_the_command_line(
+    project: Path, tmp_path: Path
+) -> None:
+    env = project / "conf" / "chained"
+    env.mkdir()
+    (env / "kedro-airflow-k8s.yaml").write_text("run_config:\n  group_by: [memory, chain]\n")
+    configured = kedro(
+        project, "airflow-k8s", "-e", "chained", "compile", "--explain", "json", env=QUIET
+    )
+    given = kedro(
+        project, "airflow-k8s", "compile", "--group-by", "memory, chain", "--explain", env=QUIET
+    )
+    assert configured.returncode == 0, configured.stderr[-2000:]
+    assert given.returncode == 0, given.stderr[-2000:]
+    plan = json.loads(configured.stdout)
+    # every link of the example changes profile or branches: nothing for chain to fuse
+    assert [t["fused_by"] for t in plan["tasks"]] == [["tag"]] + [[]] * 7
+    assert "pipeline '__default__': 8 tasks (0 spark) from 9 nodes" in given.stdout
 
 
 def test_a_storage_failure_has_its_own_exit_code(project: Path, tmp_path: Path) -> None:

@@ -58,6 +58,20 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _group_by(value: str | None) -> tuple[str, ...] | None:
+    """``--group-by a,b``: the strategy names, checked (a usage error when wrong)."""
+    if value is None:
+        return None
+    from kedro_airflow_k8s.plan.model import group_by_strategies
+
+    names = _split(value)
+    try:
+        group_by_strategies(names)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return names
+
+
 @click.group(name="kedro-airflow-k8s")
 def commands() -> None:
     """Kedro plugin: Airflow DAGs running every task as a Kubernetes pod."""
@@ -114,9 +128,10 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
 )
 @click.option(
     "--group-by",
-    type=click.Choice(["none", "memory", "namespace"]),
     default=None,
-    help="Extra fusion of nodes into tasks (overrides run_config.group_by).",
+    callback=lambda _ctx, _param, value: _group_by(value),
+    help="Extra fusion of nodes into tasks, comma separated: none, memory, namespace, chain "
+    "(e.g. memory,chain; overrides run_config.group_by).",
 )
 @click.option(
     "--explain",
@@ -131,7 +146,7 @@ def compile(
     obj: CliContext,
     output: Path | None,
     image: str | None,
-    group_by: str | None,
+    group_by: tuple[str, ...] | None,
     explain: str | None,
 ) -> None:
     """Create an Airflow DAG file for each selected pipeline."""

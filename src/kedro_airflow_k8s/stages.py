@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import PluginError
-from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, format_table
+from kedro_airflow_k8s.plan import (
+    PlanOptions,
+    TaskPlan,
+    build_plan,
+    format_table,
+    group_by_strategies,
+)
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
@@ -48,13 +54,16 @@ def load(project_path: Path, env: str, pipelines: tuple[str, ...]) -> LoadedProj
     return load_project(project_path, env, pipelines)
 
 
-def plan_pipeline(loaded: LoadedProject, pipeline: str, group_by: str | None = None) -> TaskPlan:
+def plan_pipeline(
+    loaded: LoadedProject, pipeline: str, group_by: Sequence[str] | None = None
+) -> TaskPlan:
     snapshot, run_config = loaded.snapshot, loaded.config.run_config
     options = plan_options(run_config, group_by)
     return build_plan(snapshot.pipelines[pipeline], snapshot.datasets, options)
 
 
-def plan_options(run_config: RunConfig, group_by: str | None = None) -> PlanOptions:
+def plan_options(run_config: RunConfig, group_by: Sequence[str] | None = None) -> PlanOptions:
+    """The plan's options from ``run_config``; ``group_by``: strategies that replace its own."""
     tags = run_config.node_tags
     return PlanOptions(
         resources_tag_prefix=tags.resources_prefix,
@@ -62,7 +71,7 @@ def plan_options(run_config: RunConfig, group_by: str | None = None) -> PlanOpti
         k8s_template_tag_prefix=tags.k8s_template_prefix,
         group_tag_prefix=tags.group_prefix,
         spark_tag=tags.pyspark,
-        group_by=GroupBy(group_by or run_config.group_by),
+        group_by=group_by_strategies(group_by or run_config.group_by),
         group_spark_nodes=run_config.group_spark_nodes,
         detect_spark=run_config.detect_spark,
         namespace_task_groups=run_config.namespace_task_groups,
@@ -78,7 +87,7 @@ def compile_pipeline(
     *,
     image: str | None = None,
     dag_id: str | None = None,
-    group_by: str | None = None,
+    group_by: Sequence[str] | None = None,
     schedule: str | Unset | None = UNSET,
     extra_tags: tuple[str, ...] = (),
     with_external_dependencies: bool = True,

@@ -190,7 +190,7 @@ def test_in_memory_data_crossing_tasks_is_an_error_naming_dataset_and_tasks() ->
     assert error.value.message == (
         "in-memory data cannot move between tasks, each runs in its own pod: dataset 'table' "
         "(no catalog entry) is written by task 'make' and read by task 'use'. To fix: set "
-        "run_config.group_by: memory to run them in one task; or set "
+        "run_config.group_by: memory (or add memory to its list) to run them in one task; or set "
         "run_config.in_memory.storage (a bucket URL, or volume) to keep it in per-run "
         "storage; or tag its producer and consumers with one airflow.<group> tag; or "
         "persist it in the catalog on storage every pod reads (a bucket URL, or the data "

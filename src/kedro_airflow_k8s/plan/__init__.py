@@ -10,7 +10,14 @@ from kedro_airflow_k8s.plan.explain import (
     format_table,
     plan_to_dict,
 )
-from kedro_airflow_k8s.plan.model import GroupBy, PlannedTask, PlanOptions, TaskKind, TaskPlan
+from kedro_airflow_k8s.plan.model import (
+    GroupBy,
+    PlannedTask,
+    PlanOptions,
+    TaskKind,
+    TaskPlan,
+    group_by_strategies,
+)
 
 __all__ = [
     "EXPLAIN_FORMATS",
@@ -27,5 +34,6 @@ __all__ = [
     "format_json",
     "format_mermaid",
     "format_table",
+    "group_by_strategies",
     "plan_to_dict",
 ]

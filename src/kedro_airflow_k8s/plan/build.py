@@ -221,7 +221,7 @@ def _facts_of(
     members = partition.members[unit]
     mine = [traits[v] for v in members]
     reasons = partition.reasons[unit]
-    by_namespace = options.group_by is GroupBy.NAMESPACE and bool(reasons & NAMESPACE)
+    by_namespace = options.fuses(GroupBy.NAMESPACE) and bool(reasons & NAMESPACE)
     return _UnitFacts(
         nodes=members,
         spark=any(t.spark for t in mine),
@@ -252,7 +252,7 @@ def _name_request(index: PipelineIndex, fact: _UnitFacts, options: PlanOptions) 
     """The name a task asks for: its tag group, fused namespace, node, or first node."""
     if fact.fused_namespace is not None and fact.tag_group is None:
         return NameRequest(fact.fused_namespace)
-    task_groups = options.namespace_task_groups and options.group_by is not GroupBy.NAMESPACE
+    task_groups = options.namespace_task_groups and not options.fuses(GroupBy.NAMESPACE)
     namespace = fact.namespace if task_groups else ()
     namespace = namespace[: kept_namespace_levels(namespace)]
     if fact.tag_group is not None:
@@ -332,11 +332,13 @@ def _crossing_message(
     listed = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
     problem = f"in-memory data cannot move between tasks, each runs in its own pod: {listed}"
     fixes = []
-    if options.group_by is GroupBy.MEMORY:
+    if options.fuses(GroupBy.MEMORY):
         reasons = "; ".join(conflicts[:_CONFLICTS_SHOWN])
         problem += f". run_config.group_by: memory cannot fuse these tasks, because {reasons}"
     else:
-        fixes.append("set run_config.group_by: memory to run them in one task")
+        fixes.append(
+            "set run_config.group_by: memory (or add memory to its list) to run them in one task"
+        )
     fixes += [
         "set run_config.in_memory.storage (a bucket URL, or volume) to keep it in per-run storage",
         f"tag its producer and consumers with one {options.group_tag_prefix}<group> tag",
