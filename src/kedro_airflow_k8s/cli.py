@@ -27,6 +27,7 @@ class CliContext:
     env: str
     pipelines: tuple[str, ...]
     timeout: float = DEFAULT_TIMEOUT  # seconds: the command's limit for network waits
+    metadata: Any = None  # the project as Kedro's CLI bootstrapped it, if it did
 
     def deadline(self) -> Deadline:
         """The command's time limit, counting from now."""
@@ -38,7 +39,9 @@ def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
     from kedro_airflow_k8s import stages
 
     with contextlib.redirect_stdout(sys.stderr):
-        loaded = stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+        loaded = stages.load(
+            obj.project_path, obj.env, obj.pipelines if with_pipelines else (), obj.metadata
+        )
     for note in loaded.notes:
         click.echo(f"Warning: {note}", err=True)
     return loaded
@@ -112,7 +115,13 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
     pipelines = _split(pipeline)
     if not pipelines:
         raise PluginError("-p/--pipelines: give at least one pipeline name")
-    ctx.obj = CliContext(project_path=project_path, env=env, pipelines=pipelines, timeout=timeout)
+    ctx.obj = CliContext(
+        project_path=project_path,
+        env=env,
+        pipelines=pipelines,
+        timeout=timeout,
+        metadata=metadata,
+    )
 
 
 @airflow_k8s.command()

@@ -50,8 +50,10 @@ class CompiledDag:
     artifacts: SparkArtifacts | None = None
 
 
-def load(project_path: Path, env: str, pipelines: tuple[str, ...]) -> LoadedProject:
-    return load_project(project_path, env, pipelines)
+def load(
+    project_path: Path, env: str, pipelines: tuple[str, ...], metadata: Any = None
+) -> LoadedProject:
+    return load_project(project_path, env, pipelines, metadata)
 
 
 def plan_pipeline(
