@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_airflow_k8s.catalog_config import read_catalog_types
+from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.config import (
     PluginConfig,
     legacy_config_notes,
@@ -86,9 +87,12 @@ def load_project(
         wanted = None if pipeline_names is None else list(pipeline_names)
         pipelines, registry_notes = registered_pipelines(wanted, metadata.package_name)
         notes += registry_notes
-        catalog_config = catalog_entries(loader, project_path)
+        with collector_paused():  # see kedro_airflow_k8s.collector
+            catalog_config = catalog_entries(loader, project_path)
         parameters = _parameters(loader)
     used = {ds for p in pipelines.values() for n in p.nodes for ds in (*n.inputs, *n.outputs)}
+    with collector_paused():
+        datasets = describe_datasets(sorted(used), catalog_config)
     snapshot = ProjectSnapshot(
         project_name=metadata.project_name,
         package_name=metadata.package_name,
@@ -96,7 +100,7 @@ def load_project(
         env=env,
         kedro_version=kedro.__version__,
         pipelines=pipelines,
-        datasets=describe_datasets(sorted(used), catalog_config),
+        datasets=datasets,
         parameters=parameters,
         commit_sha=git.commit(),
         branch=git.branch(),
@@ -193,7 +197,8 @@ def registered_pipelines(
         "pipeline"
         for module, why in failures.items()
     ]
-    specs = {name: pipeline_spec(name, found[name]) for name in (wanted or list(found))}
+    with collector_paused():  # see kedro_airflow_k8s.collector
+        specs = {name: pipeline_spec(name, found[name]) for name in (wanted or list(found))}
     return specs, notes
 
 
@@ -214,16 +219,15 @@ def _load_registry(registry: Any, wanted: Sequence[str] | None) -> dict[str, Any
 def _registry_warnings(failures: dict[str, str]) -> Iterator[None]:
     """Record the warnings of loading the registry; the ones about pipeline modules that
     ``find_pipelines()`` skipped go to ``failures`` (module -> why), the others are shown."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay as they are
         try:
             yield
         finally:
             recorded = list(caught)
     for one in recorded:
         why = _module_failure(str(one.message))
-        if why is None:
-            warnings.warn_explicit(one.message, one.category, one.filename, one.lineno)
+        if why is None:  # shown as it would have been
+            warnings.showwarning(one.message, one.category, one.filename, one.lineno)
         else:
             failures.setdefault(*why)
 
@@ -311,8 +315,9 @@ def describe_datasets(
     entries = {
         k: v for k, v in catalog_config.items() if isinstance(v, Mapping) and not k.startswith("_")
     }
-    types_only = {k: {"type": v.get("type")} for k, v in entries.items()}
-    resolver = CatalogConfigResolver(config=types_only, default_runtime_patterns={})
+    # Kedro's resolver matches names against the patterns only (keys with "{"): give it those.
+    patterns = {k: {"type": v.get("type")} for k, v in entries.items() if "{" in k}
+    resolver = CatalogConfigResolver(config=patterns, default_runtime_patterns={})
     result: dict[str, DatasetSpec] = {}
     for name in names:
         if name == "parameters" or name.startswith("params:"):

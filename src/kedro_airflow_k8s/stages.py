@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro_airflow_k8s import __version__
+from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.plan import (
@@ -17,6 +18,7 @@ from kedro_airflow_k8s.plan import (
     TaskPlan,
     build_plan,
     format_table,
+    format_totals,
     group_by_strategies,
 )
 from kedro_airflow_k8s.project import LoadedProject, load_project
@@ -104,26 +106,27 @@ def compile_pipeline(
         commit_sha=snapshot.commit_sha,
     )
     artifacts = build_spark_artifacts(loaded, plan, pipeline)
-    spec = build_spec(
-        plan,
-        run_config,
-        context,
-        image=image,
-        dag_id=dag_id,
-        schedule=schedule,
-        extra_tags=extra_tags,
-        with_external_dependencies=with_external_dependencies,
-        mlflow=loaded.mlflow,
-        spark_urls=artifacts.urls if artifacts else None,
-    )
-    dag_id = spec["dag"]["dag_id"]
-    notes = list(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else []
-    custom = None
-    if spec["spark"]:
-        notes += spark_warnings(run_config, spec["spark"], artifacts)
-        if spec["spark"]["type"] == "custom":
-            custom = _custom_source(loaded, plan, pipeline, spec, artifacts)
-    source = render_dag(spec, custom)
+    with collector_paused():  # see kedro_airflow_k8s.collector
+        spec = build_spec(
+            plan,
+            run_config,
+            context,
+            image=image,
+            dag_id=dag_id,
+            schedule=schedule,
+            extra_tags=extra_tags,
+            with_external_dependencies=with_external_dependencies,
+            mlflow=loaded.mlflow,
+            spark_urls=artifacts.urls if artifacts else None,
+        )
+        dag_id = spec["dag"]["dag_id"]
+        notes = list(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else []
+        custom = None
+        if spec["spark"]:
+            notes += spark_warnings(run_config, spec["spark"], artifacts)
+            if spec["spark"]["type"] == "custom":
+                custom = _custom_source(loaded, plan, pipeline, spec, artifacts)
+        source = render_dag(spec, custom)
     return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, source, tuple(notes), artifacts)
 
 
@@ -321,6 +324,16 @@ def write_dag(compiled: CompiledDag, folder: Path) -> Path:
     return write_local_atomic(folder / compiled.file_name, compiled.source)
 
 
+SUMMARY_TABLE_MAX = 100  # tasks: a larger plan is summed up in its totals
+
+
 def summary(compiled: CompiledDag) -> str:
-    """What the DAG runs: its id and the plan table (tasks, nodes, kind, profile, template)."""
-    return f"DAG {compiled.dag_id}\n{format_table(compiled.plan)}"
+    """What the DAG runs: its id and the plan table (tasks, nodes, kind, profile, template);
+    for a plan of more than ``SUMMARY_TABLE_MAX`` tasks its totals and warnings only."""
+    plan = compiled.plan
+    if len(plan.tasks) <= SUMMARY_TABLE_MAX:
+        return f"DAG {compiled.dag_id}\n{format_table(plan)}"
+    return (
+        f"DAG {compiled.dag_id} (compile --explain prints the table of its tasks)\n"
+        f"{format_totals(plan)}"
+    )

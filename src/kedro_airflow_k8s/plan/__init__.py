@@ -8,6 +8,7 @@ from kedro_airflow_k8s.plan.explain import (
     format_json,
     format_mermaid,
     format_table,
+    format_totals,
     plan_to_dict,
 )
 from kedro_airflow_k8s.plan.model import (
@@ -34,6 +35,7 @@ __all__ = [
     "format_json",
     "format_mermaid",
     "format_table",
+    "format_totals",
     "group_by_strategies",
     "plan_to_dict",
 ]

@@ -15,11 +15,10 @@ Steps, each linear in nodes + edges (the task ordering adds a log factor):
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.plan.command_line import check_command_line_names
 from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError, catalog_entry_hint
 from kedro_airflow_k8s.plan.fusion import NAMESPACE, Partition, partition_nodes, reason_names
@@ -49,24 +48,8 @@ def build_plan(
     Raises :class:`~kedro_airflow_k8s.errors.PlanError` (one line, naming the nodes, tags or
     datasets involved) when the tags cannot work or in-memory data would cross pods.
     """
-    with _collector_paused():
+    with collector_paused():  # many small objects, no cycles: see kedro_airflow_k8s.collector
         return _build(pipeline, datasets, options)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while planning.
-
-    Planning allocates many small objects but no reference cycles; the collector's full passes
-    scan the whole heap, which would make planning time grow faster than the pipeline.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _build(
