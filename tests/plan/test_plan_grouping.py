@@ -391,6 +391,33 @@ def test_group_by_namespace_absorbs_a_node_on_a_path_inside_the_namespace() -> N
     ]
 
 
+def test_a_namespace_that_cannot_be_one_task_runs_as_few_tasks_as_its_order_allows() -> None:
+    """A big and a small node sit on paths between the namespace's other nodes: one task would
+    mix the two profiles, and leaving either out makes a cycle. Instead of one pod per node,
+    the namespace runs as runs of nodes that ask alike, in order."""
+    pipe = pipeline(
+        node("ns.a", ["x"], ["a1"], namespace="ns"),
+        node("ns.b", ["a1"], ["b1"], namespace="ns"),
+        node("ns.big", ["b1"], ["c1"], namespace="ns", tags=["resources.big"]),
+        node("ns.c", ["c1"], ["d1"], namespace="ns"),
+        node("ns.d", ["d1", "a1"], ["e1"], namespace="ns"),
+        node("ns.small", ["e1"], ["f1"], namespace="ns", tags=["resources.small"]),
+        node("ns.e", ["f1"], ["g1"], namespace="ns"),
+        node("other", ["g1"], ["h1"]),
+    )
+    plan = plan_of(pipe, group_by=GroupBy.NAMESPACE, resource_profiles=frozenset({"big", "small"}))
+    assert_valid_plan(pipe, plan)
+    assert [(t.task_id, t.nodes, t.resource_profile) for t in plan.tasks] == [
+        ("ns", ("ns.a", "ns.b"), None),
+        ("ns.big", ("ns.big",), "big"),
+        ("ns_2", ("ns.c", "ns.d"), None),
+        ("ns.small", ("ns.small",), "small"),
+        ("ns.e", ("ns.e",), None),
+        ("other", ("other",), None),
+    ]
+    assert any("their namespace runs as several tasks instead" in w for w in plan.warnings)
+
+
 def test_tag_group_spanning_namespaces_sits_in_their_common_task_group() -> None:
     pipe = pipeline(
         node("a.x.one", ["i"], ["j"], namespace="a.x", tags=["airflow.g"]),
