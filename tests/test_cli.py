@@ -4,6 +4,7 @@ copy of the bundled example project."""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -318,6 +319,41 @@ def test_an_output_that_cannot_be_written_is_one_line_naming_the_wrong_path(
     done = kedro(project, "airflow-k8s", command, "-o", str(output), honour_permissions=True)
     _assert_clean_error(done, f"cannot write {output / DAG_FILE}: {reason}", EXIT_REMOTE)
     assert sorted(tmp_path.rglob("*")) == before  # no temporary file, nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("memory,tags", "unknown strategy 'tags' (known: none, memory, namespace, chain)"),
+        ("none,chain", "none cannot be combined with other strategies"),
+        (",", "give one strategy or several (none, memory, namespace, chain)"),
+    ],
+)
+def test_a_bad_group_by_is_a_usage_error(project: Path, value: str, problem: str) -> None:
+    done = kedro(project, "airflow-k8s", "compile", "--group-by", value, "--explain")
+    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
+    assert f"Invalid value for '--group-by': {problem}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_group_by_takes_a_list_in_the_config_and_on_the_command_line(
+    project: Path, tmp_path: Path
+) -> None:
+    env = project / "conf" / "chained"
+    env.mkdir()
+    (env / "kedro-airflow-k8s.yaml").write_text("run_config:\n  group_by: [memory, chain]\n")
+    configured = kedro(
+        project, "airflow-k8s", "-e", "chained", "compile", "--explain", "json", env=QUIET
+    )
+    given = kedro(
+        project, "airflow-k8s", "compile", "--group-by", "memory, chain", "--explain", env=QUIET
+    )
+    assert configured.returncode == 0, configured.stderr[-2000:]
+    assert given.returncode == 0, given.stderr[-2000:]
+    plan = json.loads(configured.stdout)
+    # every link of the example changes profile or branches: nothing for chain to fuse
+    assert [t["fused_by"] for t in plan["tasks"]] == [["tag"]] + [[]] * 7
+    assert "pipeline '__default__': 8 tasks (0 spark) from 9 nodes" in given.stdout
 
 
 QUIET = {

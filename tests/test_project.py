@@ -11,7 +11,7 @@ import pytest
 
 from kedro_airflow_k8s.project import describe_annotations, describe_datasets, load_project
 from kedro_airflow_k8s.snapshot import DatasetSource
-from tests.helpers import copy_example
+from tests.helpers import copy_example, kedro
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +132,149 @@ def test_unknown_pipeline_is_a_clear_error(tmp_path: Path) -> None:
     assert error.value.message == (
         "pipeline 'nope' is not registered (known: __default__, data_processing, data_science)"
     )
+
+
+EXPLODING_HOOKS = '''
+
+from kedro.framework.hooks import hook_impl
+
+
+def _resolve_kind(name):
+    return f"pandas.{name}"
+
+
+class ExplodingHooks:
+    """Fails loudly whenever Kedro runs it (as the pyspark starter's hook, which starts a
+    SparkSession, fails without Java)."""
+
+    @hook_impl
+    def after_context_created(self, context):
+        raise RuntimeError("project hook ran: after_context_created")
+
+    @hook_impl
+    def after_catalog_created(self, catalog):
+        raise RuntimeError("project hook ran: after_catalog_created")
+
+
+HOOKS = (ExplodingHooks(),)
+CONF_SOURCE = "configuration"
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "custom_resolvers": {"kind": _resolve_kind},
+    "config_patterns": {"catalog": ["catalog*", "catalog*/**", "**/catalog*", "datasets*"]},
+}
+'''
+
+
+@pytest.fixture(scope="module")
+def hooked_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example with a hook that raises, its configuration in ``configuration/``, a catalog
+    pattern of its own (``datasets*``) and a resolver; environment ``resolved`` gives
+    ``model_input_table`` its type through that resolver."""
+    project = copy_example(tmp_path_factory.mktemp("hooked"), git=False)
+    settings = project / "src" / "spaceflights" / "settings.py"
+    settings.write_text(settings.read_text() + EXPLODING_HOOKS)
+    (project / "conf").rename(project / "configuration")
+    base = project / "configuration" / "base"
+    catalog = (base / "catalog.yml").read_text()
+    entry = "model_input_table:\n  type: pandas.ParquetDataset\n"
+    assert entry in catalog
+    (base / "catalog.yml").write_text(
+        catalog.replace(entry, "model_input_table_unused:\n  type: x\n")
+    )
+    (base / "datasets.yml").write_text(entry + "  filepath: data/model_input_table.parquet\n")
+    (project / "configuration" / "resolved").mkdir()
+    (project / "configuration" / "resolved" / "datasets.yml").write_text(
+        'model_input_table:\n  type: "${kind:ParquetDataset}"\n  filepath: data/x.parquet\n'
+    )
+    return project
+
+
+@pytest.mark.parametrize("env", ["local", "resolved"])
+def test_compile_runs_no_project_hook_and_keeps_the_settings(
+    hooked_project: Path, env: str
+) -> None:
+    """Compile reads the configuration through settings.py's loader (its folder, catalog
+    patterns and resolvers) and never starts a session, so the project's hooks never run:
+    with group_by none a model_input_table the catalog did not give a type would be refused
+    as in-memory data between pods."""
+    done = kedro(
+        hooked_project, "airflow-k8s", "-e", env, "compile", "--group-by", "none", "--explain"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "project hook ran" not in done.stdout + done.stderr
+    assert "pipeline '__default__': 8 tasks (0 spark) from 9 nodes" in done.stdout
+
+
+def test_the_hooks_of_that_project_do_run_in_kedro(hooked_project: Path) -> None:
+    """The hook is live: ``kedro run`` fails on it before any node runs."""
+    done = kedro(hooked_project, "run", "-p", "data_processing")
+    assert done.returncode != 0
+    assert "project hook ran: after_context_created" in done.stdout + done.stderr
+
+
+def test_a_project_kedros_cli_bootstrapped_is_not_bootstrapped_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kedro.framework import startup
+
+    project = copy_example(tmp_path, git=False)
+    metadata = startup.bootstrap_project(project)
+
+    def again(path: Path) -> None:
+        raise AssertionError(f"bootstrapped again: {path}")
+
+    monkeypatch.setattr(startup, "bootstrap_project", again)
+    loaded = load_project(project, "local", ["data_processing"], metadata)
+    assert list(loaded.snapshot.pipelines) == ["data_processing"]
+    other = copy_example(tmp_path / "other", git=False)  # another project: bootstrapped
+    with pytest.raises(AssertionError, match="bootstrapped again"):
+        load_project(other, "local", ["data_processing"], metadata)
+
+
+@pytest.fixture(scope="module")
+def broken_module_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project whose registry uses find_pipelines(), with a pipeline module that fails to
+    import (find_pipelines() only warns about it)."""
+    from tests.helpers import REPO, copy_project
+
+    project = copy_project(
+        REPO / "tests" / "data" / "transcoding_project",
+        tmp_path_factory.mktemp("broken"),
+        "transcoding_demo",
+        git=False,
+    )
+    module = project / "src" / "transcoding_demo" / "pipelines" / "reporting" / "pipeline.py"
+    module.write_text(module.read_text() + "\nimport not_installed_here  # noqa: E402, F401\n")
+    return project
+
+
+def test_a_pipeline_whose_module_fails_to_import_is_an_error_with_the_cause(
+    broken_module_project: Path,
+) -> None:
+    done = kedro(broken_module_project, "airflow-k8s", "-p", "reporting", "compile", "--explain")
+    assert done.returncode == 4, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+    assert errors == [
+        "Error: pipeline 'reporting' is not registered: transcoding_demo.pipelines.reporting "
+        "failed to import (ModuleNotFoundError: No module named 'not_installed_here') "
+        "(known: __default__, ingest, science)"
+    ]
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_module_find_pipelines_left_out_is_a_warning(broken_module_project: Path) -> None:
+    """``__default__`` sums what find_pipelines() found: the reporting nodes are missing, which
+    compile says; a pipeline of another module is compiled without a word about it."""
+    default = kedro(broken_module_project, "airflow-k8s", "compile", "--explain")
+    assert default.returncode == 0, default.stderr[-2000:]
+    assert (
+        "Warning: Kedro's find_pipelines() left out module transcoding_demo.pipelines.reporting, "
+        "which failed to import (ModuleNotFoundError: No module named 'not_installed_here'): its "
+        "nodes are in no pipeline"
+    ) in default.stderr
+    assert "publish_node" not in default.stdout
+    ingest = kedro(broken_module_project, "airflow-k8s", "-p", "ingest", "compile", "--explain")
+    assert ingest.returncode == 0, ingest.stderr[-2000:]
+    assert "reporting" not in ingest.stderr  # as kedro run -p ingest, only ingest is imported

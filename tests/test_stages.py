@@ -47,3 +47,23 @@ def test_one_dag_id_for_two_pipelines_is_refused() -> None:
 
 def test_distinct_pipelines_and_a_repeated_selection_pass() -> None:
     check_distinct_dags([_compiled("a"), _compiled("b"), _compiled("a")])
+
+
+def test_the_summary_of_a_large_plan_gives_its_totals_only() -> None:
+    from kedro_airflow_k8s.plan import PlannedTask, TaskKind
+    from kedro_airflow_k8s.stages import SUMMARY_TABLE_MAX, summary
+
+    def plan_of(count: int) -> TaskPlan:
+        tasks = tuple(PlannedTask(f"t{i}", f"t{i}", TaskKind.POD, (f"n{i}",)) for i in range(count))
+        return TaskPlan("p", tasks, ("look here",))
+
+    small = summary(CompiledDag("demo.p.local", "f.py", plan_of(SUMMARY_TABLE_MAX), {}, ""))
+    assert small.startswith("DAG demo.p.local\nTASK ")
+    assert small.endswith(
+        f"pipeline 'p': {SUMMARY_TABLE_MAX} tasks (0 spark) from 100 nodes\nwarning: look here\n"
+    )
+    large = summary(CompiledDag("demo.p.local", "f.py", plan_of(SUMMARY_TABLE_MAX + 1), {}, ""))
+    assert large == (
+        "DAG demo.p.local (compile --explain prints the table of its tasks)\n"
+        "pipeline 'p': 101 tasks (0 spark) from 101 nodes\nwarning: look here\n"
+    )

@@ -31,6 +31,7 @@ class CliContext:
     env: str
     pipelines: tuple[str, ...]
     timeout: float = DEFAULT_TIMEOUT  # seconds: the command's limit for network waits
+    metadata: Any = None  # the project as Kedro's CLI bootstrapped it, if it did
 
     def deadline(self) -> Deadline:
         """The command's time limit, counting from now."""
@@ -43,7 +44,9 @@ def _load(obj: CliContext, *, with_pipelines: bool = True) -> Any:
 
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            loaded = stages.load(obj.project_path, obj.env, obj.pipelines if with_pipelines else ())
+            loaded = stages.load(
+                obj.project_path, obj.env, obj.pipelines if with_pipelines else (), obj.metadata
+            )
     except PluginError:
         raise
     except Exception as error:
@@ -90,6 +93,20 @@ def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _group_by(value: str | None) -> tuple[str, ...] | None:
+    """``--group-by a,b``: the strategy names, checked (a usage error when wrong)."""
+    if value is None:
+        return None
+    from kedro_airflow_k8s.plan.model import group_by_strategies
+
+    names = _split(value)
+    try:
+        group_by_strategies(names)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+    return names
+
+
 @click.group(name="kedro-airflow-k8s")
 def commands() -> None:
     """Kedro plugin: Airflow DAGs running every task as a Kubernetes pod."""
@@ -133,7 +150,13 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
     pipelines = _split(pipeline)
     if not pipelines:
         raise UsageProblem("-p/--pipelines: give at least one pipeline name")
-    ctx.obj = CliContext(project_path=project_path, env=env, pipelines=pipelines, timeout=timeout)
+    ctx.obj = CliContext(
+        project_path=project_path,
+        env=env,
+        pipelines=pipelines,
+        timeout=timeout,
+        metadata=metadata,
+    )
 
 
 @airflow_k8s.command()
@@ -149,9 +172,10 @@ def airflow_k8s(ctx: click.Context, env: str, pipeline: str, timeout: float) -> 
 )
 @click.option(
     "--group-by",
-    type=click.Choice(["none", "memory", "namespace"]),
     default=None,
-    help="Extra fusion of nodes into tasks (overrides run_config.group_by).",
+    callback=lambda _ctx, _param, value: _group_by(value),
+    help="Extra fusion of nodes into tasks, comma separated: none, memory, namespace, chain "
+    "(e.g. memory,chain; overrides run_config.group_by).",
 )
 @click.option(
     "--explain",
@@ -166,7 +190,7 @@ def compile(
     obj: CliContext,
     output: str | None,
     image: str | None,
-    group_by: str | None,
+    group_by: tuple[str, ...] | None,
     explain: str | None,
 ) -> None:
     """Create an Airflow DAG file for each selected pipeline."""

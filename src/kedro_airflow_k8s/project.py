@@ -1,33 +1,42 @@
 """Kedro in: one snapshot of the project per command.
 
-:func:`load_project` opens a Kedro session once and reads everything the later stages need —
-the plugin config (through the project's config loader), pipelines and nodes, dataset types as
-configured in the catalog (no dataset is instantiated), parameters and the git commit — into
-plain data (:mod:`kedro_airflow_k8s.snapshot`).
+:func:`load_project` reads everything the later stages need, the way ``kedro run`` reads it
+but without a Kedro session: the project's ``settings.py`` gives the config loader (its class,
+arguments and configuration folder) and the pipeline registry; the plugin config is read through
+that loader, the pipelines and nodes from the registry (Kedro's own dependencies and
+transcoding), the dataset types from the catalog (no dataset is instantiated, credentials are
+never read), parameters and the git commit; all of it as plain data
+(:mod:`kedro_airflow_k8s.snapshot`).
+
+No session means no project hooks: compiling never runs ``after_context_created`` and friends
+(a starter's hook that starts a SparkSession, kedro-mlflow's that contacts its server).
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import inspect
 import re
 import sys
 import typing
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from kedro_airflow_k8s.catalog_config import read_catalog_types
+from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.config import (
     PluginConfig,
     legacy_config_notes,
     parse_config,
     read_raw_config,
 )
-from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.errors import ConfigError, PluginError
 from kedro_airflow_k8s.git import git_output
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings, read_mlflow_settings
 from kedro_airflow_k8s.snapshot import (
@@ -50,40 +59,40 @@ class LoadedProject:
 
 
 def load_project(
-    project_path: Path, env: str, pipeline_names: Iterable[str] | None = None
+    project_path: Path,
+    env: str,
+    pipeline_names: Iterable[str] | None = None,
+    metadata: Any = None,
 ) -> LoadedProject:
-    """Open the Kedro project once and take its snapshot (``pipeline_names``: those to keep)."""
-    import kedro
-    from kedro.framework.project import pipelines as registry
-    from kedro.framework.project import settings as project_settings
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
+    """Take the project's snapshot (``pipeline_names``: the pipelines to keep, all if None).
 
-    metadata = bootstrap_project(project_path)
+    ``metadata``: what Kedro's CLI got from ``bootstrap_project`` for this project, when it
+    did; the project is bootstrapped here otherwise.
+    """
+    import kedro
+    from kedro.framework.project import settings as project_settings
+
+    metadata = bootstrapped(project_path, metadata)
     git = GitInfo(project_path)
     disabled = tuple(project_settings.DISABLE_HOOKS_FOR_PLUGINS)
-    # kedro-mlflow's hook would contact the tracking server while the session starts: compiling
-    # reads its config, it never tracks anything.
-    project_settings.set("DISABLE_HOOKS_FOR_PLUGINS", (*disabled, "kedro_mlflow", "kedro-mlflow"))
-    try:
-        session_manager = KedroSession.create(project_path=project_path, env=env)
-    finally:
-        project_settings.set("DISABLE_HOOKS_FOR_PLUGINS", disabled)
-    with warnings.catch_warnings(), session_manager as session:
+    with warnings.catch_warnings():
         # Kedro's own use of an OmegaConf API deprecated upstream: nothing a user can act on.
         warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated")
-        context: Any = session.load_context()  # type: ignore[attr-defined]
-        loader = context.config_loader
+        loader = config_loader(project_path, env)
         config = parse_config(read_raw_config(loader, git.fallbacks()))
-        notes = tuple(legacy_config_notes(loader))
+        notes = list(legacy_config_notes(loader))
         mlflow = read_mlflow_settings(
             loader, package_name=metadata.package_name, disabled_plugins=disabled
         )
-        wanted = list(pipeline_names) if pipeline_names is not None else list(registry)
-        pipelines = {name: _pipeline_spec(name, registry) for name in wanted}
-        catalog_config = _catalog_config(loader)
-        parameters = dict(context.params)
+        wanted = None if pipeline_names is None else list(pipeline_names)
+        pipelines, registry_notes = registered_pipelines(wanted, metadata.package_name)
+        notes += registry_notes
+        with collector_paused():  # see kedro_airflow_k8s.collector
+            catalog_config = catalog_entries(loader, project_path)
+        parameters = _parameters(loader)
     used = {ds for p in pipelines.values() for n in p.nodes for ds in (*n.inputs, *n.outputs)}
+    with collector_paused():
+        datasets = describe_datasets(sorted(used), catalog_config)
     snapshot = ProjectSnapshot(
         project_name=metadata.project_name,
         package_name=metadata.package_name,
@@ -91,21 +100,152 @@ def load_project(
         env=env,
         kedro_version=kedro.__version__,
         pipelines=pipelines,
-        datasets=describe_datasets(sorted(used), catalog_config),
+        datasets=datasets,
         parameters=parameters,
         commit_sha=git.commit(),
         branch=git.branch(),
     )
-    return LoadedProject(snapshot=snapshot, config=config, mlflow=mlflow, notes=notes)
+    return LoadedProject(snapshot=snapshot, config=config, mlflow=mlflow, notes=tuple(notes))
 
 
-def _pipeline_spec(name: str, registry: Mapping[str, Any]) -> PipelineSpec:
+def bootstrapped(project_path: Path, metadata: Any = None) -> Any:
+    """The project's metadata, bootstrapping it unless Kedro's CLI already did (``metadata``
+    then names this project and Kedro is configured for its package)."""
+    from kedro.framework import project as kedro_project
+    from kedro.framework.startup import bootstrap_project
+
+    known_path = getattr(metadata, "project_path", None)
+    if (
+        known_path is not None
+        and getattr(metadata, "package_name", None) == kedro_project.PACKAGE_NAME
+        and Path(known_path).resolve() == Path(project_path).resolve()
+    ):
+        return metadata
+    return bootstrap_project(project_path)
+
+
+def config_loader(project_path: Path, env: str) -> Any:
+    """The project's config loader, made as a Kedro session makes it: ``settings.py``'s
+    ``CONFIG_LOADER_CLASS`` with its ``CONFIG_LOADER_ARGS``, reading ``CONF_SOURCE``."""
+    from kedro.framework.project import settings, validate_settings
+
+    validate_settings()  # settings.py imports: its errors show here, as in a session
+    conf_source = str(Path(project_path).resolve() / settings.CONF_SOURCE)
+    return settings.CONFIG_LOADER_CLASS(
+        conf_source=conf_source, env=env, runtime_params=None, **settings.CONFIG_LOADER_ARGS
+    )
+
+
+def _parameters(loader: Any) -> dict[str, Any]:
+    from kedro.config import MissingConfigException
+
     try:
-        pipeline = registry[name]
-    except KeyError:
-        known = ", ".join(sorted(registry)) or "none"
-        raise PluginError(f"pipeline {name!r} is not registered (known: {known})") from None
-    return pipeline_spec(name, pipeline)
+        return dict(loader["parameters"] or {})
+    except MissingConfigException:
+        return {}
+    except Exception as error:  # OmegaConf, YAML or duplicate-key errors: one line
+        raise ConfigError(f"parameters config: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = " ".join(str(error).split("\n")[0].split())
+    return text or type(error).__name__
+
+
+# --- pipelines -----------------------------------------------------------------------------------
+
+_IMPORT_FAILED = re.compile(r"An error occurred while importing the '([^']+)' module")
+_NOT_EXPOSED = re.compile(r"The '([^']+)' module does not expose a 'create_pipeline' function")
+_NOT_A_PIPELINE = re.compile(
+    r"Expected the 'create_pipeline' function in the '([^']+)' module to return a 'Pipeline'"
+)
+
+
+def registered_pipelines(
+    wanted: Sequence[str] | None, package_name: str
+) -> tuple[dict[str, PipelineSpec], list[str]]:
+    """The ``wanted`` pipelines of the registry (all if None) as plain data, and notes on the
+    pipeline modules ``find_pipelines()`` could not use.
+
+    As ``kedro run --pipelines`` does, only the wanted pipelines are asked for (with
+    ``find_pipelines()`` only their modules are imported). ``find_pipelines()`` only warns
+    when a module fails: a pipeline asked for and missing is an error that gives the cause,
+    and a module that failed otherwise is a note (its nodes are in no pipeline).
+    """
+    from kedro.framework.project import pipelines as registry
+
+    if wanted is not None and not wanted:
+        return {}, []
+    request = getattr(registry, "set_requested", None)
+    if request is not None:
+        request(wanted)
+    failures: dict[str, str] = {}
+    with _registry_warnings(failures):
+        found = _load_registry(registry, wanted)
+    missing = [name for name in wanted or () if name not in found]
+    if missing:
+        if request is not None:  # list every registered pipeline, as kedro run does
+            request(None)
+        with _registry_warnings({}):
+            known = ", ".join(sorted(_load_registry(registry, None))) or "none"
+        name = missing[0]
+        module = f"{package_name}.pipelines.{name}"
+        cause = f": {module} {failures[module]}" if module in failures else ""
+        raise PluginError(f"pipeline {name!r} is not registered{cause} (known: {known})")
+    notes = [
+        f"Kedro's find_pipelines() left out module {module}, which {why}: its nodes are in no "
+        "pipeline"
+        for module, why in failures.items()
+    ]
+    with collector_paused():  # see kedro_airflow_k8s.collector
+        specs = {name: pipeline_spec(name, found[name]) for name in (wanted or list(found))}
+    return specs, notes
+
+
+def _load_registry(registry: Any, wanted: Sequence[str] | None) -> dict[str, Any]:
+    try:
+        if wanted is None:
+            return dict(registry.items())
+        return {name: registry[name] for name in wanted if name in registry}
+    except PluginError:
+        raise
+    except Exception as error:  # the project's own code
+        raise PluginError(
+            f"the pipeline registry failed: {type(error).__name__}: {_first_line(error)}"
+        ) from None
+
+
+@contextlib.contextmanager
+def _registry_warnings(failures: dict[str, str]) -> Iterator[None]:
+    """Record the warnings of loading the registry; the ones about pipeline modules that
+    ``find_pipelines()`` skipped go to ``failures`` (module -> why), the others are shown."""
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay as they are
+        try:
+            yield
+        finally:
+            recorded = list(caught)
+    for one in recorded:
+        why = _module_failure(str(one.message))
+        if why is None:  # shown as it would have been
+            warnings.showwarning(one.message, one.category, one.filename, one.lineno)
+        else:
+            failures.setdefault(*why)
+
+
+def _module_failure(text: str) -> tuple[str, str] | None:
+    """(module, why) when ``text`` is find_pipelines()' warning about a module it skipped."""
+    found = _IMPORT_FAILED.search(text)
+    if found:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        cause = lines[-1] if len(lines) > 1 and "Traceback" in text else ""
+        return found.group(1), f"failed to import ({cause})" if cause else "failed to import"
+    found = _NOT_EXPOSED.search(text)
+    if found:
+        return found.group(1), "has no create_pipeline function"
+    found = _NOT_A_PIPELINE.search(text)
+    if found:
+        return found.group(1), "has a create_pipeline function that returns no Pipeline"
+    return None
 
 
 def pipeline_spec(name: str, pipeline: Any) -> PipelineSpec:
@@ -147,13 +287,20 @@ def node_spec(node: Any) -> NodeSpec:
     )
 
 
-def _catalog_config(loader: Any) -> dict[str, Any]:
+def catalog_entries(loader: Any, project_path: Path | None = None) -> dict[str, Any]:
+    """The catalog config as far as the plan reads it (names, and types of mapping entries):
+    read directly with Kedro's rules where that is exact, else built by Kedro's loader."""
     from kedro.config import MissingConfigException
 
+    fast = read_catalog_types(loader, project_path)
+    if fast is not None:
+        return fast
     try:
         return dict(loader["catalog"] or {})
     except MissingConfigException:
         return {}
+    except Exception as error:  # OmegaConf, YAML or duplicate-key errors: one line
+        raise ConfigError(f"catalog config: {_first_line(error)}") from None
 
 
 # --- datasets ------------------------------------------------------------------------------------
@@ -168,8 +315,9 @@ def describe_datasets(
     entries = {
         k: v for k, v in catalog_config.items() if isinstance(v, Mapping) and not k.startswith("_")
     }
-    types_only = {k: {"type": v.get("type")} for k, v in entries.items()}
-    resolver = CatalogConfigResolver(config=types_only, default_runtime_patterns={})
+    # Kedro's resolver matches names against the patterns only (keys with "{"): give it those.
+    patterns = {k: {"type": v.get("type")} for k, v in entries.items() if "{" in k}
+    resolver = CatalogConfigResolver(config=patterns, default_runtime_patterns={})
     result: dict[str, DatasetSpec] = {}
     for name in names:
         if name == "parameters" or name.startswith("params:"):

@@ -10,10 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro_airflow_k8s import __version__
+from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.deadline import Deadline
 from kedro_airflow_k8s.errors import PluginError
-from kedro_airflow_k8s.plan import GroupBy, PlanOptions, TaskPlan, build_plan, format_table
+from kedro_airflow_k8s.plan import (
+    PlanOptions,
+    TaskPlan,
+    build_plan,
+    format_table,
+    format_totals,
+    group_by_strategies,
+)
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
@@ -45,17 +53,22 @@ class CompiledDag:
     artifacts: SparkArtifacts | None = None
 
 
-def load(project_path: Path, env: str, pipelines: tuple[str, ...]) -> LoadedProject:
-    return load_project(project_path, env, pipelines)
+def load(
+    project_path: Path, env: str, pipelines: tuple[str, ...], metadata: Any = None
+) -> LoadedProject:
+    return load_project(project_path, env, pipelines, metadata)
 
 
-def plan_pipeline(loaded: LoadedProject, pipeline: str, group_by: str | None = None) -> TaskPlan:
+def plan_pipeline(
+    loaded: LoadedProject, pipeline: str, group_by: Sequence[str] | None = None
+) -> TaskPlan:
     snapshot, run_config = loaded.snapshot, loaded.config.run_config
     options = plan_options(run_config, group_by)
     return build_plan(snapshot.pipelines[pipeline], snapshot.datasets, options)
 
 
-def plan_options(run_config: RunConfig, group_by: str | None = None) -> PlanOptions:
+def plan_options(run_config: RunConfig, group_by: Sequence[str] | None = None) -> PlanOptions:
+    """The plan's options from ``run_config``; ``group_by``: strategies that replace its own."""
     tags = run_config.node_tags
     return PlanOptions(
         resources_tag_prefix=tags.resources_prefix,
@@ -63,7 +76,7 @@ def plan_options(run_config: RunConfig, group_by: str | None = None) -> PlanOpti
         k8s_template_tag_prefix=tags.k8s_template_prefix,
         group_tag_prefix=tags.group_prefix,
         spark_tag=tags.pyspark,
-        group_by=GroupBy(group_by or run_config.group_by),
+        group_by=group_by_strategies(group_by or run_config.group_by),
         group_spark_nodes=run_config.group_spark_nodes,
         detect_spark=run_config.detect_spark,
         namespace_task_groups=run_config.namespace_task_groups,
@@ -79,7 +92,7 @@ def compile_pipeline(
     *,
     image: str | None = None,
     dag_id: str | None = None,
-    group_by: str | None = None,
+    group_by: Sequence[str] | None = None,
     schedule: str | Unset | None = UNSET,
     extra_tags: tuple[str, ...] = (),
     with_external_dependencies: bool = True,
@@ -94,26 +107,27 @@ def compile_pipeline(
         commit_sha=snapshot.commit_sha,
     )
     artifacts = build_spark_artifacts(loaded, plan, pipeline)
-    spec = build_spec(
-        plan,
-        run_config,
-        context,
-        image=image,
-        dag_id=dag_id,
-        schedule=schedule,
-        extra_tags=extra_tags,
-        with_external_dependencies=with_external_dependencies,
-        mlflow=loaded.mlflow,
-        spark_urls=artifacts.urls if artifacts else None,
-    )
-    dag_id = spec["dag"]["dag_id"]
-    notes = list(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else []
-    custom = None
-    if spec["spark"]:
-        notes += spark_warnings(run_config, spec["spark"], artifacts)
-        if spec["spark"]["type"] == "custom":
-            custom = _custom_source(loaded, plan, pipeline, spec, artifacts)
-    source = render_dag(spec, custom)
+    with collector_paused():  # see kedro_airflow_k8s.collector
+        spec = build_spec(
+            plan,
+            run_config,
+            context,
+            image=image,
+            dag_id=dag_id,
+            schedule=schedule,
+            extra_tags=extra_tags,
+            with_external_dependencies=with_external_dependencies,
+            mlflow=loaded.mlflow,
+            spark_urls=artifacts.urls if artifacts else None,
+        )
+        dag_id = spec["dag"]["dag_id"]
+        notes = list(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else []
+        custom = None
+        if spec["spark"]:
+            notes += spark_warnings(run_config, spec["spark"], artifacts)
+            if spec["spark"]["type"] == "custom":
+                custom = _custom_source(loaded, plan, pipeline, spec, artifacts)
+        source = render_dag(spec, custom)
     return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, source, tuple(notes), artifacts)
 
 
@@ -312,6 +326,16 @@ def write_dag(compiled: CompiledDag, folder: Path) -> Path:
     return write_local_files(folder, {compiled.file_name: compiled.source})[compiled.file_name]
 
 
+SUMMARY_TABLE_MAX = 100  # tasks: a larger plan is summed up in its totals
+
+
 def summary(compiled: CompiledDag) -> str:
-    """What the DAG runs: its id and the plan table (tasks, nodes, kind, profile, template)."""
-    return f"DAG {compiled.dag_id}\n{format_table(compiled.plan)}"
+    """What the DAG runs: its id and the plan table (tasks, nodes, kind, profile, template);
+    for a plan of more than ``SUMMARY_TABLE_MAX`` tasks its totals and warnings only."""
+    plan = compiled.plan
+    if len(plan.tasks) <= SUMMARY_TABLE_MAX:
+        return f"DAG {compiled.dag_id}\n{format_table(plan)}"
+    return (
+        f"DAG {compiled.dag_id} (compile --explain prints the table of its tasks)\n"
+        f"{format_totals(plan)}"
+    )

@@ -73,7 +73,7 @@ DEFAULT_RUN_CONFIG = {
     "kubernetes_pod_templates": {},
     "spark": None,
     "node_tags": DEFAULT_NODE_TAGS,
-    "group_by": "memory",
+    "group_by": ["memory"],
     "group_spark_nodes": True,
     "detect_spark": True,
     "namespace_task_groups": True,
@@ -501,7 +501,7 @@ def test_full_document_sets_every_key():
         "group_prefix": "group.",
         "pyspark": "spark-node",
     }
-    assert run.group_by == "memory"
+    assert run.group_by == ["memory"]
     assert run.group_spark_nodes is False
     assert run.detect_spark is False
     assert run.namespace_task_groups is False
@@ -1467,7 +1467,8 @@ ERRORS = [
     (
         "group-by",
         rc(group_by="tags"),
-        "run_config.group_by: input should be 'none', 'memory' or 'namespace' (got 'tags')",
+        "run_config.group_by: input should be 'none', 'memory', 'namespace' or 'chain' (got "
+        "'tags')",
     ),
     (
         "access-mode",

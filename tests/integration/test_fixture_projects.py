@@ -78,7 +78,8 @@ def _without_plugin_config(project: Path) -> None:
             path.unlink()
 
 
-def _compile(name: str, base: Path) -> Compiled:
+def _compile(name: str, base: Path, *options: str) -> Compiled:
+    """Compile every pipeline of the project after init (``options``: of compile), load the DAGs."""
     from airflow.dag_processing.dagbag import DagBag
 
     source, package = PROJECTS[name]
@@ -100,6 +101,7 @@ def _compile(name: str, base: Path) -> Compiled:
         "-p",
         ",".join(dependencies),
         "compile",
+        *options,
         "-o",
         str(base / "dags"),
         env=QUIET,
@@ -141,7 +143,20 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
     return _compile("spark", tmp_path_factory.mktemp("spark"))
 
 
+@pytest.fixture(scope="module")
+def transcoding_chained(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    return _compile(
+        "transcoding", tmp_path_factory.mktemp("transcoding"), "--group-by", "memory,chain"
+    )
+
+
+@pytest.fixture(scope="module")
+def modular_chained(tmp_path_factory: pytest.TempPathFactory) -> Compiled:
+    return _compile("modular", tmp_path_factory.mktemp("modular"), "--group-by", "memory,chain")
+
+
 EVERY = pytest.mark.parametrize("project", sorted(PROJECTS))
+BOTH = pytest.mark.parametrize("project", ["transcoding", "modular"])
 
 
 def nodes_of(task: Any) -> list[str]:
@@ -222,3 +237,21 @@ def test_namespaced_modules_read_across_namespaces(modular: Compiled) -> None:
     assert nested.get_child_by_label("diagnostics").group_id == "active.evaluation.diagnostics"
     evaluations = {_task_of(dag, f"{n}.evaluation.evaluate_node").task_id for n in NAMESPACES}
     assert evaluations <= _upstream(dag, "compare")
+
+
+@BOTH
+def test_chain_fusion_keeps_every_kedro_dependency_with_fewer_pods(
+    project: str, request: pytest.FixtureRequest
+) -> None:
+    """``--group-by memory,chain``: fewer pod tasks than ``memory`` alone, every dependency kept."""
+    compiled: Compiled = request.getfixturevalue(project)
+    chained: Compiled = request.getfixturevalue(f"{project}_chained")
+    assert sorted(chained.dags) == sorted(compiled.dags)
+    fewer = False
+    for pipeline, dag in chained.dags.items():
+        assert_keeps_kedro_graph(dag, chained.dependencies[pipeline])
+        pods = [t for t in dag.tasks if nodes_of(t)]
+        before = [t for t in compiled.dags[pipeline].tasks if nodes_of(t)]
+        assert len(pods) <= len(before)
+        fewer = fewer or len(pods) < len(before)
+    assert fewer

@@ -104,8 +104,12 @@ def assert_valid_names(plan: TaskPlan) -> None:
         for depth, group in enumerate(task.task_group, start=1):
             assert GROUP_ID.match(group), group
             group_paths.add(".".join(task.task_group[:depth]))
+    top_level = {path for path in group_paths if "." not in path}
     for path in group_paths:
         assert path not in full_ids, f"TaskGroup {path} collides with a task"
+        own_id = path.rsplit(".", 1)[-1]
+        # Airflow 2.10 checks a nested TaskGroup's own id against the full ids of the others
+        assert "." not in path or own_id not in top_level, f"TaskGroup {path} on Airflow 2.10"
         for join_id in ("upstream_join_id", "downstream_join_id"):
             assert f"{path}.{join_id}" not in full_ids
 

@@ -190,7 +190,7 @@ def test_in_memory_data_crossing_tasks_is_an_error_naming_dataset_and_tasks() ->
     assert error.value.message == (
         "in-memory data cannot move between tasks, each runs in its own pod: dataset 'table' "
         "(no catalog entry) is written by task 'make' and read by task 'use'. To fix: set "
-        "run_config.group_by: memory to run them in one task; or set "
+        "run_config.group_by: memory (or add memory to its list) to run them in one task; or set "
         "run_config.in_memory.storage (a bucket URL, or volume) to keep it in per-run "
         "storage; or tag its producer and consumers with one airflow.<group> tag; or "
         "persist it in the catalog on storage every pod reads (a bucket URL, or the data "
@@ -389,6 +389,33 @@ def test_group_by_namespace_absorbs_a_node_on_a_path_inside_the_namespace() -> N
     assert [(t.task_id, t.nodes, t.fused_by) for t in plan.tasks] == [
         ("ns", ("ns.a", "outside", "ns.b"), ("namespace", "path")),
     ]
+
+
+def test_a_namespace_that_cannot_be_one_task_runs_as_few_tasks_as_its_order_allows() -> None:
+    """A big and a small node sit on paths between the namespace's other nodes: one task would
+    mix the two profiles, and leaving either out makes a cycle. Instead of one pod per node,
+    the namespace runs as runs of nodes that ask alike, in order."""
+    pipe = pipeline(
+        node("ns.a", ["x"], ["a1"], namespace="ns"),
+        node("ns.b", ["a1"], ["b1"], namespace="ns"),
+        node("ns.big", ["b1"], ["c1"], namespace="ns", tags=["resources.big"]),
+        node("ns.c", ["c1"], ["d1"], namespace="ns"),
+        node("ns.d", ["d1", "a1"], ["e1"], namespace="ns"),
+        node("ns.small", ["e1"], ["f1"], namespace="ns", tags=["resources.small"]),
+        node("ns.e", ["f1"], ["g1"], namespace="ns"),
+        node("other", ["g1"], ["h1"]),
+    )
+    plan = plan_of(pipe, group_by=GroupBy.NAMESPACE, resource_profiles=frozenset({"big", "small"}))
+    assert_valid_plan(pipe, plan)
+    assert [(t.task_id, t.nodes, t.resource_profile) for t in plan.tasks] == [
+        ("ns", ("ns.a", "ns.b"), None),
+        ("ns.big", ("ns.big",), "big"),
+        ("ns_2", ("ns.c", "ns.d"), None),
+        ("ns.small", ("ns.small",), "small"),
+        ("ns.e", ("ns.e",), None),
+        ("other", ("other",), None),
+    ]
+    assert any("their namespace runs as several tasks instead" in w for w in plan.warnings)
 
 
 def test_tag_group_spanning_namespaces_sits_in_their_common_task_group() -> None:

@@ -102,6 +102,28 @@ def test_a_task_never_takes_the_id_of_a_task_group() -> None:
     ]
 
 
+def test_a_nested_task_group_never_takes_the_id_of_a_top_level_one() -> None:
+    """Airflow 2.10 refuses a TaskGroup whose own id is the full id of another one."""
+    pipe = pipeline(
+        node("a.a.x", ["i"], ["j"], namespace="a.a"),
+        node("a.y", ["j"], ["k"], namespace="a"),
+        node("g0.g1.z", ["k"], ["l"], namespace="g0.g1"),
+        node("g0.g1_2.z", ["l"], ["m"], namespace="g0.g1_2"),
+        node("g1.w", ["m"], ["n"], namespace="g1"),
+        node("g0.g1.v", ["n"], ["o"], namespace="g0.g1"),
+    )
+    plan = plan_of(pipe)
+    assert_valid_plan(pipe, plan)
+    assert [t.full_task_id for t in plan.tasks] == [
+        "a.a_2.x",
+        "a.y",
+        "g0.g1_3.z",  # g0.g1_2 is a namespace of its own
+        "g0.g1_2.z",
+        "g1.w",
+        "g0.g1_3.v",  # the same namespace, the same TaskGroup
+    ]
+
+
 def test_full_task_ids_stay_within_250_characters() -> None:
     namespace = ".".join(f"level{i}" + "x" * 40 for i in range(8))
     name = namespace + "." + "n" * 400
@@ -142,3 +164,29 @@ def test_any_node_names_give_valid_unique_names(named: list[tuple[str, list[str]
     plan = plan_of(pipeline(*nodes))
     assert_valid_names(plan)
     assert len(plan.tasks) == len(nodes)
+
+
+_levels = st.lists(st.sampled_from(("a", "b", "g1", "a_2", "b_2")), min_size=1, max_size=4)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_levels, min_size=1, max_size=12))
+def test_task_groups_stay_one_per_namespace_and_apart_from_top_level_ids(
+    namespaces: list[list[str]],
+) -> None:
+    """Namespaces built from a few repeated levels (``a.a``, ``b.a_2``, ``a_2.a``...): one
+    TaskGroup path per namespace, distinct for distinct namespaces, none nested under the
+    id of a top-level one (the rule Airflow 2.10 applies)."""
+    requests = [NameRequest(f"n{i}", tuple(levels)) for i, levels in enumerate(namespaces)]
+    names = allocate_names(requests)
+    path_of: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for request, name in zip(requests, names, strict=True):
+        assert len(name.task_group) == len(request.namespace)
+        assert path_of.setdefault(request.namespace, name.task_group) == name.task_group
+        for depth in range(1, len(request.namespace)):  # the same parent, the same path
+            parent = request.namespace[:depth]
+            if parent in path_of:
+                assert path_of[parent] == name.task_group[:depth]
+    assert len(set(path_of.values())) == len(path_of), "distinct namespaces, distinct paths"
+    top = {name.task_group[0] for name in names}
+    assert all(group not in top for name in names for group in name.task_group[1:])

@@ -83,3 +83,17 @@ def test_output_is_deterministic_and_readable() -> None:
 def test_refuses_what_is_not_plain_data(bad: object) -> None:
     with pytest.raises((TypeError, ValueError)):
         to_literal(bad)
+
+
+@given(data)
+@settings(max_examples=300, deadline=None)
+def test_plain_data_is_written_as_the_item_by_item_emission_writes_it(value: object) -> None:
+    """Plain data goes through ``repr`` for its one-line parts: the same text as the emission
+    that checks every item (which writes data of other types)."""
+    from kedro_airflow_k8s.render.literals import _emit, _one_line, _plain
+
+    assert _plain(value)
+    for level in (0, 3):
+        parts: list[str] = []
+        _emit(value, level, parts, _one_line)
+        assert to_literal(value, level) == "".join(parts)

@@ -386,7 +386,7 @@ def test_kedro_init_reads_the_tags_through_kedro(initialised: tuple[Path, str]) 
     text = (project / "conf" / "base" / "kedro-airflow-k8s.yaml").read_text()
     assert (
         "  # per top-level Kedro namespace (here: active_modelling_pipeline, "
-        "candidate_modelling_pipeline).\n  group_by: memory\n"
+        "candidate_modelling_pipeline).\n  # chain:"
     ) in text
 
 

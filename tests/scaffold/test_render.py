@@ -202,7 +202,8 @@ def test_the_group_by_comment_names_the_projects_namespaces(
         package_name="p",
         namespaces=namespaces,
     )
-    assert comment + "  group_by: memory\n" in text
+    assert comment + "  # chain: a task and the next share a pod" in text
+    assert "Strategies combine in a list: [memory, chain].\n  group_by: memory\n" in text
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import difflib
 import posixpath
 import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -483,6 +483,7 @@ class FailureHandler(ConfigModel):
         return value
 
 
+GroupByName = Literal["none", "memory", "namespace", "chain"]
 AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]
 
 
@@ -1052,12 +1053,18 @@ class RunConfig(ConfigModel):
         default_factory=lambda: NodeTagsConfig(),
         description="Tag prefixes the plugin reads on nodes.",
     )
-    group_by: Literal["none", "memory", "namespace"] = Field(
-        "memory",
-        description="Extra fusion: `memory` fuses nodes joined by in-memory datasets, "
-        "`namespace` makes one task per top-level namespace, `none` runs each node in a pod "
-        "of its own (in-memory data between pods is then refused, unless `in_memory` keeps it "
-        "in per-run storage).",
+    group_by: list[GroupByName] = Field(
+        "memory",  # type: ignore[assignment]  # one name becomes a list of one
+        validate_default=True,
+        json_schema_extra={
+            "shown_type": " \\| ".join(f"`{name}`" for name in get_args(GroupByName))
+            + ", or a list of them"
+        },
+        description="Extra fusion, one strategy or a list of them (`[memory, chain]`): "
+        "`memory` fuses nodes joined by in-memory datasets, `namespace` makes one task per "
+        "top-level namespace, `chain` fuses linear chains of tasks that ask for the same pod, "
+        "`none` (alone) runs each node in a pod of its own (in-memory data between pods is "
+        "then refused, unless `in_memory` keeps it in per-run storage).",
     )
     group_spark_nodes: StrictBool = Field(
         True, description="Fuse connected spark nodes into one spark job."
@@ -1070,6 +1077,24 @@ class RunConfig(ConfigModel):
     namespace_task_groups: StrictBool = Field(
         True, description="Show Kedro namespaces as Airflow TaskGroups."
     )
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _one_group_by(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [value]
+        if not isinstance(value, list):
+            raise ValueError(f"a strategy ({', '.join(get_args(GroupByName))}) or a list of them")
+        return value
+
+    @field_validator("group_by")
+    @classmethod
+    def _group_by(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give one strategy or several, e.g. [memory, chain]")
+        if "none" in value and len(set(value)) > 1:
+            raise ValueError("none cannot be combined with other strategies")
+        return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
     def _in_memory_volume(self) -> RunConfig:

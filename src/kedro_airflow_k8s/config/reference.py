@@ -95,10 +95,9 @@ def _section(model: type[BaseModel], path: str, lines: list[str]) -> None:
     for name, field in model.model_fields.items():
         key = field.alias or name
         meaning = (field.description or "").replace("|", "\\|")
-        lines.append(
-            f"| `{key}` | {_type_name(field.annotation)}{_bounds(field)} | {_default(field)} | "
-            f"{meaning} |"
-        )
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        shown = str(extra.get("shown_type") or _type_name(field.annotation))
+        lines.append(f"| `{key}` | {shown}{_bounds(field)} | {_default(field)} | {meaning} |")
         sub = _nested_model(field.annotation)
         if sub is not None:
             origin = typing.get_origin(field.annotation)

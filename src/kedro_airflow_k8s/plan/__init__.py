@@ -8,9 +8,17 @@ from kedro_airflow_k8s.plan.explain import (
     format_json,
     format_mermaid,
     format_table,
+    format_totals,
     plan_to_dict,
 )
-from kedro_airflow_k8s.plan.model import GroupBy, PlannedTask, PlanOptions, TaskKind, TaskPlan
+from kedro_airflow_k8s.plan.model import (
+    GroupBy,
+    PlannedTask,
+    PlanOptions,
+    TaskKind,
+    TaskPlan,
+    group_by_strategies,
+)
 
 __all__ = [
     "EXPLAIN_FORMATS",
@@ -27,5 +35,7 @@ __all__ = [
     "format_json",
     "format_mermaid",
     "format_table",
+    "format_totals",
+    "group_by_strategies",
     "plan_to_dict",
 ]

@@ -15,11 +15,10 @@ Steps, each linear in nodes + edges (the task ordering adds a log factor):
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.plan.command_line import check_command_line_names
 from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError, catalog_entry_hint
 from kedro_airflow_k8s.plan.fusion import NAMESPACE, Partition, partition_nodes, reason_names
@@ -49,24 +48,8 @@ def build_plan(
     Raises :class:`~kedro_airflow_k8s.errors.PlanError` (one line, naming the nodes, tags or
     datasets involved) when the tags cannot work or in-memory data would cross pods.
     """
-    with _collector_paused():
+    with collector_paused():  # many small objects, no cycles: see kedro_airflow_k8s.collector
         return _build(pipeline, datasets, options)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while planning.
-
-    Planning allocates many small objects but no reference cycles; the collector's full passes
-    scan the whole heap, which would make planning time grow faster than the pipeline.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _build(
@@ -221,7 +204,7 @@ def _facts_of(
     members = partition.members[unit]
     mine = [traits[v] for v in members]
     reasons = partition.reasons[unit]
-    by_namespace = options.group_by is GroupBy.NAMESPACE and bool(reasons & NAMESPACE)
+    by_namespace = options.fuses(GroupBy.NAMESPACE) and bool(reasons & NAMESPACE)
     return _UnitFacts(
         nodes=members,
         spark=any(t.spark for t in mine),
@@ -252,7 +235,7 @@ def _name_request(index: PipelineIndex, fact: _UnitFacts, options: PlanOptions) 
     """The name a task asks for: its tag group, fused namespace, node, or first node."""
     if fact.fused_namespace is not None and fact.tag_group is None:
         return NameRequest(fact.fused_namespace)
-    task_groups = options.namespace_task_groups and options.group_by is not GroupBy.NAMESPACE
+    task_groups = options.namespace_task_groups and not options.fuses(GroupBy.NAMESPACE)
     namespace = fact.namespace if task_groups else ()
     namespace = namespace[: kept_namespace_levels(namespace)]
     if fact.tag_group is not None:
@@ -332,11 +315,13 @@ def _crossing_message(
     listed = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
     problem = f"in-memory data cannot move between tasks, each runs in its own pod: {listed}"
     fixes = []
-    if options.group_by is GroupBy.MEMORY:
+    if options.fuses(GroupBy.MEMORY):
         reasons = "; ".join(conflicts[:_CONFLICTS_SHOWN])
         problem += f". run_config.group_by: memory cannot fuse these tasks, because {reasons}"
     else:
-        fixes.append("set run_config.group_by: memory to run them in one task")
+        fixes.append(
+            "set run_config.group_by: memory (or add memory to its list) to run them in one task"
+        )
     fixes += [
         "set run_config.in_memory.storage (a bucket URL, or volume) to keep it in per-run storage",
         f"tag its producer and consumers with one {options.group_tag_prefix}<group> tag",

@@ -102,13 +102,17 @@ def format_table(plan: TaskPlan) -> str:
     """A fixed-width table: task, nodes, kind, profile, template, upstream; then warnings."""
     header = tuple([title] for title in _TABLE_HEADER)
     lines = _table_lines([header, *(_cells(task) for task in plan.tasks)])
+    return "\n".join(lines) + "\n\n" + format_totals(plan)
+
+
+def format_totals(plan: TaskPlan) -> str:
+    """The table's last lines: how many tasks from how many nodes, then the warnings."""
     node_count = sum(len(task.nodes) for task in plan.tasks)
     spark_count = sum(task.kind is TaskKind.SPARK for task in plan.tasks)
-    lines.append("")
-    lines.append(
+    lines = [
         f"pipeline {plan.pipeline!r}: {_count(len(plan.tasks), 'task')} ({spark_count} spark) "
         f"from {_count(node_count, 'node')}"
-    )
+    ]
     lines.extend(f"warning: {warning}" for warning in plan.warnings)
     return "\n".join(lines) + "\n"
 

@@ -8,7 +8,18 @@ in nodes + edges:
    graph cyclic (the error names the nodes on one such cycle).
 2. **memory** (``group_by: memory``) - the producer and consumers of each in-memory dataset.
 3. **spark** (``group_spark_nodes``) - spark nodes linked by a dataset.
-4. **namespace** (``group_by: namespace``) - the untagged nodes of each top-level namespace.
+4. **namespace** (``group_by: namespace``) - the untagged nodes of each top-level namespace;
+   then, where a namespace could not become one task (its nodes ask for different profiles or
+   templates, or a tag group sits on a path between them), its units that follow each other in
+   a topological order of the task graph and ask alike are joined: runs of an order that keeps
+   a namespace's units together as long as it can. Joining consecutive units of a topological
+   order cannot make a cycle, since every edge still goes forward in that order.
+5. **chain** (``group_by: chain``) - linear chains of the task graph: a task whose only
+   downstream task is the next one, when that one's only upstream task is it, and both ask
+   for the same resource profile and pod template, neither is a tag group, a namespace task
+   or a spark task. Contracting such an edge cannot make a cycle (the only path out of the
+   first task goes through the second), and the longest chain of pods a run waits for never
+   grows: every path through one of the two tasks runs through both, now as one pod.
 
 A join that would put two tag groups, two resource profiles or two pod templates into one task
 is refused. Joins can create cycles (spark A -> B -> C -> spark D with A -> D): after each
@@ -25,6 +36,7 @@ acyclic among themselves, and every edge leaving the component still follows the
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,15 +50,16 @@ from kedro_airflow_k8s.plan.graph import (
 )
 from kedro_airflow_k8s.plan.index import PipelineIndex
 from kedro_airflow_k8s.plan.model import GroupBy, PlanOptions
-from kedro_airflow_k8s.plan.traits import NodeTraits
+from kedro_airflow_k8s.plan.traits import DEFAULT, NodeTraits
 
 # Why nodes share a task (bit flags, combined per task).
-TAG, SPARK, MEMORY, NAMESPACE, PATH = 1, 2, 4, 8, 16
+TAG, SPARK, MEMORY, NAMESPACE, PATH, CHAIN = 1, 2, 4, 8, 16, 32
 REASON_NAMES: tuple[tuple[int, str], ...] = (
     (TAG, "tag"),
     (SPARK, "spark"),
     (MEMORY, "memory"),
     (NAMESPACE, "namespace"),
+    (CHAIN, "chain"),
     (PATH, "path"),
 )
 _SHOWN = 5  # node names listed in a warning
@@ -153,7 +166,7 @@ def partition_nodes(
     """Split the nodes into tasks (``memory_edges[i]``: edge ``i`` carries in-memory data)."""
     fusion = _Fusion(index, traits, options)
     units = fusion.by_tags(_single_nodes(traits))
-    if options.group_by is GroupBy.MEMORY:
+    if options.fuses(GroupBy.MEMORY):
         pairs = (
             (e.source, e.target)
             for e, in_memory in zip(index.edges, memory_edges, strict=True)
@@ -164,8 +177,11 @@ def partition_nodes(
         spark = [t.spark for t in traits]
         pairs = ((e.source, e.target) for e in index.edges if spark[e.source] and spark[e.target])
         units = fusion.stage(units, pairs, SPARK, fusion.warn_refused("spark nodes"))
-    if options.group_by is GroupBy.NAMESPACE:
+    if options.fuses(GroupBy.NAMESPACE):
         units = fusion.stage(units, _namespace_pairs(traits), NAMESPACE, fusion.namespace_refused)
+        units = fusion.by_namespace_runs(units)
+    if options.fuses(GroupBy.CHAIN):
+        units = fusion.by_chains(units)
     members: list[list[int]] = [[] for _ in range(units.count)]
     for v, unit in enumerate(units.unit_of):
         members[unit].append(v)
@@ -343,6 +359,72 @@ class _Fusion:
             f"one: give the nodes in between the same {prefix}<group> tag, or remove a group tag"
         )
 
+    # -- stage 4, second part: what is left of a namespace, in runs --------------------------
+
+    def by_namespace_runs(self, units: _Units) -> _Units:
+        """Join the units of one namespace that ask alike and follow each other in a
+        topological order that prefers, among the units ready, one like the last."""
+        key = self._namespace_keys(units)
+        if len(set(key) - {None}) == sum(k is not None for k in key):
+            return units  # one unit per namespace and ask: nothing to join
+        successors = _quotient(self.index, units.unit_of, units.count)
+        first = [len(units.unit_of)] * units.count
+        for v, unit in enumerate(units.unit_of):
+            first[unit] = min(first[unit], v)
+        merger = _Merger(units)
+        previous: int | None = None
+        for unit in _sticky_order(successors, key, first):
+            if previous is not None and key[unit] is not None and key[unit] == key[previous]:
+                merger.join(previous, unit, NAMESPACE)
+            previous = unit
+        return merger.merged()
+
+    def _namespace_keys(self, units: _Units) -> list[tuple[str | None, ...] | None]:
+        """Per unit: (top-level namespace, profile, template) when it is untagged, runs no
+        spark node and all its nodes share one top-level namespace; else None."""
+        namespace: list[str | None] = [None] * units.count
+        eligible = [units.asks["group"][u] is None for u in range(units.count)]
+        for v, unit in enumerate(units.unit_of):
+            trait = self.traits[v]
+            top = trait.namespace[0] if trait.namespace else None
+            if trait.spark or top is None or namespace[unit] not in (None, top):
+                eligible[unit] = False
+            namespace[unit] = top
+        return [
+            (
+                namespace[u],
+                _explicit(units.asks["profile"][u]),
+                _explicit(units.asks["template"][u]),
+            )
+            if eligible[u]
+            else None
+            for u in range(units.count)
+        ]
+
+    # -- stage 5: chains -------------------------------------------------------------------
+
+    def by_chains(self, units: _Units) -> _Units:
+        """Contract every edge of the task graph that is the only way out of its tail and the
+        only way into its head (see the module docstring); the edges so chosen form disjoint
+        paths, so contracting them all at once gives the same as one at a time."""
+        spark = [False] * units.count
+        for v, unit in enumerate(units.unit_of):
+            spark[unit] = spark[unit] or self.traits[v].spark
+        named = TAG | NAMESPACE  # tasks that stand for a tag group or a namespace
+        can_chain = [
+            not spark[u] and units.asks["group"][u] is None and not units.reasons[u] & named
+            for u in range(units.count)
+        ]
+        pod = [
+            tuple(_explicit(units.asks[attribute][u]) for attribute in ("profile", "template"))
+            for u in range(units.count)
+        ]
+        successors = _quotient(self.index, units.unit_of, units.count)
+        merger = _Merger(units)
+        for tail, head in _chain_pairs(successors, can_chain, pod):
+            merger.join(tail, head, CHAIN)
+        return merger.merged()
+
     # -- stages 2-4: automatic fusion ------------------------------------------------------
 
     def stage(self, before: _Units, pairs: Iterable[Pair], reason: int, refused: Refusal) -> _Units:
@@ -387,8 +469,78 @@ class _Fusion:
         )
         if reason == MEMORY:
             self.memory_conflicts.append(message)
+        elif reason == NAMESPACE:
+            self.warnings.append(f"{message}: their namespace runs as several tasks instead")
         else:
             self.warnings.append(f"{message}: their {what} grouping is undone")
+
+
+def _sticky_order(
+    successors: Sequence[Sequence[int]],
+    key: Sequence[tuple[str | None, ...] | None],
+    priority: Sequence[int],
+) -> list[int]:
+    """A topological order (Kahn's algorithm) that, among the ready vertices, takes one with
+    the last one's key when there is one, else the one of lowest ``priority``."""
+    indegree = [0] * len(successors)
+    for heads in successors:
+        for head in heads:
+            indegree[head] += 1
+    ready = [(priority[v], v) for v, degree in enumerate(indegree) if degree == 0]
+    heapq.heapify(ready)
+    ready_by_key: dict[tuple[str | None, ...], list[tuple[int, int]]] = defaultdict(list)
+    for item in ready:
+        if key[item[1]] is not None:
+            heapq.heappush(ready_by_key[key[item[1]]], item)  # type: ignore[index]
+    done = [False] * len(successors)
+    order: list[int] = []
+    last: tuple[str | None, ...] | None = None
+    while len(order) < len(successors):
+        vertex = -1
+        alike = ready_by_key.get(last) if last is not None else None
+        while alike:
+            candidate = heapq.heappop(alike)[1]
+            if not done[candidate]:
+                vertex = candidate
+                break
+        while vertex < 0:
+            candidate = heapq.heappop(ready)[1]
+            if not done[candidate]:
+                vertex = candidate
+        done[vertex] = True
+        order.append(vertex)
+        last = key[vertex]
+        for head in successors[vertex]:
+            indegree[head] -= 1
+            if indegree[head] == 0:
+                item = (priority[head], head)
+                heapq.heappush(ready, item)
+                if key[head] is not None:
+                    heapq.heappush(ready_by_key[key[head]], item)  # type: ignore[index]
+    return order
+
+
+def _explicit(asked: str | None) -> str | None:
+    """What a unit asks for, the default profile or template asked by name counting as none."""
+    return None if asked == DEFAULT else asked
+
+
+def _chain_pairs(
+    successors: Sequence[Sequence[int]], can_chain: Sequence[bool], pod: Sequence[object]
+) -> Iterable[Pair]:
+    """The task-graph edges ``u -> v`` where ``v`` is the only successor of ``u`` and ``u`` the
+    only predecessor of ``v``, both may chain and ask for the same pod (``pod``: what each
+    unit asks for)."""
+    indegree = [0] * len(successors)
+    for heads in successors:
+        for head in heads:
+            indegree[head] += 1
+    for unit, heads in enumerate(successors):
+        if len(heads) != 1:
+            continue
+        head = heads[0]
+        if indegree[head] == 1 and can_chain[unit] and can_chain[head] and pod[unit] == pod[head]:
+            yield unit, head
 
 
 def _quoted(names: Sequence[str]) -> str:

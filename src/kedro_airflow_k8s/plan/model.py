@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -15,11 +16,32 @@ class TaskKind(str, Enum):
 
 
 class GroupBy(str, Enum):
-    """Extra fusion of nodes into tasks, on top of spark and tag grouping."""
+    """Extra fusion of nodes into tasks, on top of spark and tag grouping (several combine)."""
 
     NONE = "none"
     MEMORY = "memory"  # fuse the nodes that an in-memory dataset connects
     NAMESPACE = "namespace"  # one task per top-level Kedro namespace
+    CHAIN = "chain"  # fuse linear chains of tasks that ask for the same pod
+
+
+def group_by_strategies(names: Iterable[str] | str) -> frozenset[GroupBy]:
+    """The strategies of ``group_by`` (a name or several); ``none`` alone means none.
+
+    Raises ValueError naming what is wrong: an unknown name, ``none`` beside others, or no name.
+    """
+    listed = [names] if isinstance(names, str) else list(names)
+    known = ", ".join(g.value for g in GroupBy)
+    if not listed:
+        raise ValueError(f"give one strategy or several ({known})")
+    chosen = []
+    for name in listed:
+        try:
+            chosen.append(GroupBy(name))
+        except ValueError:
+            raise ValueError(f"unknown strategy {name!r} (known: {known})") from None
+    if GroupBy.NONE in chosen and len(set(chosen)) > 1:
+        raise ValueError("none cannot be combined with other strategies")
+    return frozenset(chosen) - {GroupBy.NONE}
 
 
 @dataclass(frozen=True)
@@ -31,7 +53,7 @@ class PlanOptions:
     k8s_template_tag_prefix: str = "k8s_template."
     group_tag_prefix: str = "airflow."
     spark_tag: str = "kedro-airflow-k8s.group.pyspark"
-    group_by: GroupBy = GroupBy.NONE
+    group_by: GroupBy | frozenset[GroupBy] = GroupBy.NONE  # one strategy or several
     group_spark_nodes: bool = True  # False: one spark task per spark node
     detect_spark: bool = True  # False: only the spark tag makes a spark node (no type hints,
     # no catalog types)
@@ -41,6 +63,15 @@ class PlanOptions:
     # storage (run_config.in_memory) instead of being refused
     resource_profiles: frozenset[str] = frozenset()  # names configured under run_config.resources
     pod_templates: frozenset[str] = frozenset()  # names under run_config.kubernetes_pod_templates
+
+    def __post_init__(self) -> None:
+        chosen = self.group_by
+        strategies = {chosen} if isinstance(chosen, GroupBy) else set(chosen)
+        object.__setattr__(self, "group_by", frozenset(strategies - {GroupBy.NONE}))
+
+    def fuses(self, strategy: GroupBy) -> bool:
+        """Is ``strategy`` among the chosen ``group_by`` strategies?"""
+        return isinstance(self.group_by, frozenset) and strategy in self.group_by
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 * TaskGroup ids come from Kedro namespace levels (no dots, at most 50 chars each, at most 150
   chars for the whole path); the same namespace always gives the same TaskGroup.
+* The id of a nested TaskGroup differs from every top-level TaskGroup id. Airflow 2.10 checks a
+  new TaskGroup's own id (not its full id) against the full ids of the TaskGroups made before
+  it, so namespace ``a.a``, or ``g0.g1`` beside a top-level ``g1``, would not import there
+  (Airflow 3 checks the full id). Such a level gets a ``_2``, ``_3``... suffix.
 * A task's full id (path + id, joined by ".") is at most 250 chars and unique, and differs from
   every TaskGroup's full id and from the join ids Airflow registers for each TaskGroup.
 * Pod names are DNS-1123 labels of at most 53 chars, unique in the plan.
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 from kedro_airflow_k8s.plan.naming import (
     FULL_TASK_ID_MAX,
+    GROUP_ID_MAX,
     POD_NAME_MAX,
     TASK_ID_MAX,
     dns_label,
@@ -49,7 +54,7 @@ class TaskName:
 
 
 def allocate_names(requests: Sequence[NameRequest]) -> list[TaskName]:
-    paths = [group_path_for(request.namespace) for request in requests]
+    paths = _apart_from_top_level([group_path_for(request.namespace) for request in requests])
     taken = _group_ids(paths)
     last_suffix: dict[str, int] = {}
     named: list[tuple[tuple[str, ...], str]] = []
@@ -67,6 +72,42 @@ def allocate_names(requests: Sequence[NameRequest]) -> list[TaskName]:
 def kept_namespace_levels(namespace: tuple[str, ...]) -> int:
     """How many namespace levels become TaskGroups (very long paths are cut)."""
     return len(group_path_for(namespace))
+
+
+def _apart_from_top_level(paths: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """The paths with every nested TaskGroup id that is also a top-level TaskGroup id suffixed,
+    the same way wherever the namespace appears."""
+    top = {path[0] for path in paths if path}
+    if not any(group in top for path in paths for group in path[1:]):
+        return list(paths)
+    # the ids each parent's children have, to keep a suffixed id apart from its siblings
+    children: dict[tuple[str, ...], set[str]] = {}
+    for path in paths:
+        for depth in range(1, len(path)):
+            children.setdefault(path[:depth], set()).add(path[depth])
+    renamed: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def rename(path: tuple[str, ...]) -> tuple[str, ...]:
+        if len(path) < 2:
+            return path
+        known = renamed.get(path)
+        if known is not None:
+            return known
+        parent = rename(path[:-1])
+        group = path[-1]
+        if group in top:
+            siblings = children[path[:-1]]
+            n = 2
+            while (candidate := with_suffix(group, f"_{n}", GROUP_ID_MAX)) in top or (
+                candidate in siblings
+            ):
+                n += 1
+            siblings.add(candidate)
+            group = candidate
+        renamed[path] = (*parent, group)
+        return renamed[path]
+
+    return [rename(path) for path in paths]
 
 
 def _joined(path: tuple[str, ...], task_id: str) -> str:

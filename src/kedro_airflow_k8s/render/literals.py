@@ -9,16 +9,44 @@ deterministic (dict order is kept, nothing depends on ids or time) and ``ast.lit
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 _INDENT = "    "
 _SHORT = 88  # a list or dict whose one-line form fits stays on one line
 
 
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+_SIMPLE = frozenset({str, int, bool, type(None)})  # repr is their literal (floats: finite only)
+
+
 def to_literal(value: Any, level: int = 0) -> str:
     parts: list[str] = []
-    _emit(value, level, parts)
+    one_line = repr if _plain(value) else _one_line
+    _emit(value, level, parts, one_line)
     return "".join(parts)
+
+
+def _plain(value: Any) -> bool:
+    """Is ``value`` made of the built-in types only (no subclass), its floats finite and its
+    dict keys strings? Then ``repr`` writes each part exactly as :func:`_one_line` would."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            for key in item:
+                if type(key) is not str:
+                    return False
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind not in _PLAIN_SCALARS:
+            return False
+    return True
 
 
 def _scalar(value: Any) -> str | None:
@@ -56,8 +84,8 @@ def _one_line(value: Any) -> str | None:
     raise TypeError(f"cannot emit {type(value).__name__} as a literal")
 
 
-def _emit(value: Any, level: int, out: list[str]) -> None:
-    flat = _one_line_if_short(value, level)
+def _emit(value: Any, level: int, out: list[str], one_line: Callable[[Any], str | None]) -> None:
+    flat = _one_line_if_short(value, level, one_line)
     if flat is not None:
         out.append(flat)
         return
@@ -67,8 +95,11 @@ def _emit(value: Any, level: int, out: list[str]) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"dict keys must be strings, got {key!r}")
-            out.append(f"{inner}{key!r}: ")
-            _emit(item, level + 1, out)
+            if type(item) in _SIMPLE:  # written as _emit would, without the call
+                out.append(f"{inner}{key!r}: {item!r}")
+            else:
+                out.append(f"{inner}{key!r}: ")
+                _emit(item, level + 1, out, one_line)
             out.append(",\n")
         out.append(_INDENT * level + "}")
     else:
@@ -76,12 +107,12 @@ def _emit(value: Any, level: int, out: list[str]) -> None:
         out.append(opening + "\n")
         for item in value:
             out.append(inner)
-            _emit(item, level + 1, out)
+            _emit(item, level + 1, out, one_line)
             out.append(",\n")
         out.append(_INDENT * level + closing)
 
 
-def _one_line_if_short(value: Any, level: int) -> str | None:
+def _one_line_if_short(value: Any, level: int, one_line: Callable[[Any], str | None]) -> str | None:
     scalar = _scalar(value)
     if scalar is not None:
         return scalar
@@ -89,7 +120,7 @@ def _one_line_if_short(value: Any, level: int) -> str | None:
         return _one_line(value)
     if _rough_size(value, _SHORT) >= _SHORT:
         return None
-    text = _one_line(value)
+    text = one_line(value)
     if text is not None and len(text) + len(_INDENT) * level <= _SHORT + 12:
         return text
     return None

@@ -1,0 +1,229 @@
+"""The catalog as the plan needs it: each entry's name and ``type``, read the way Kedro reads it.
+
+Kedro's ``OmegaConfigLoader`` builds the whole catalog through OmegaConf (every value becomes
+an OmegaConf node, is merged and interpolated), which takes most of compile's time on a large
+project although the plan reads only the entries' names and types. :func:`read_catalog_types`
+reads those with the loader's own settings and Kedro's rules:
+
+* the files: the loader's ``catalog`` patterns (``catalog*``, ``catalog*/**``, ``**/catalog*``
+  by default) in the base environment and then the run one (``env``, else
+  ``default_run_env``), matched by fsspec's ``glob`` as Kedro does, hidden files and folders
+  left out unless ``ignore_hidden`` is false, ``.yml``, ``.yaml`` and ``.json`` only;
+* each file parsed by OmegaConf's own YAML loader (the same scalars and duplicate-key errors,
+  and OmegaConf's limit on the nodes of one document);
+* within an environment a top-level key defined in two files is an error, keys starting with
+  ``_`` (YAML anchors, interpolation helpers) are dropped;
+* the run environment replaces base entries whole, or merges them key by key when the loader's
+  ``merge_strategy`` says ``soft`` for the catalog.
+
+It gives up (returns None, and the caller asks Kedro's loader for the whole catalog) wherever
+it could not be exact: another config loader class, a catalog set on the loader by hand,
+configuration that is not a local folder, an entry whose ``type`` or whole value is an
+interpolation (``${...}``, also ``runtime_params`` and ``globals``), a top-level key that is
+not text, a file whose top level is not a mapping, a key defined twice in one environment,
+an entry that a soft merge would combine with a value that is not a mapping. Values other than
+``type`` (file paths, credentials...) are neither read nor resolved: an interpolation error in
+them shows when Kedro loads the catalog in the pods, not at compile. Credentials are never read.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from kedro_airflow_k8s.errors import ConfigError
+
+CATALOG_KEY = "catalog"
+_SUFFIXES = (".yml", ".yaml", ".json")
+_INTERPOLATION = "${"
+_TYPE = "type"
+_NODE_LIMIT_ENV = "OMEGACONF_MAX_YAML_EXPANDED_NODES"
+
+
+class _CannotReadExactly(Exception):
+    """The fast path cannot give exactly what Kedro's loader gives: ask the loader."""
+
+
+def read_catalog_types(loader: Any, project_path: Path | None = None) -> dict[str, Any] | None:
+    """``{name: {"type": ...}}`` for every mapping entry of the catalog (other entries map to
+    None), as Kedro's config loader ``loader`` would build it; None when only the loader itself
+    can say. YAML that OmegaConf refuses is a :class:`ConfigError` naming the file (relative to
+    ``project_path``)."""
+    from kedro.config import OmegaConfigLoader
+
+    if type(loader) is not OmegaConfigLoader or CATALOG_KEY in loader.data:
+        return None
+    if CATALOG_KEY not in loader.config_patterns:
+        return None
+    source = str(loader.conf_source)
+    if "://" in source or mimetypes.guess_type(source)[0] is not None:
+        return None  # a remote or packed (tar, zip) configuration
+    yaml_loader = _omegaconf_yaml_loader()
+    if yaml_loader is None:
+        return None
+    try:
+        return _read(loader, Path(source), yaml_loader, project_path)
+    except _CannotReadExactly:
+        return None
+
+
+def _read(
+    loader: Any, source: Path, yaml_loader: Callable[[str], Any], project_path: Path | None
+) -> dict[str, Any]:
+    patterns = list(loader.config_patterns[CATALOG_KEY])
+    base_env = loader.base_env
+    run_env = loader.env or loader.default_run_env
+    environments = [base_env] if run_env == base_env else [base_env, run_env]
+    per_env: list[dict[str, Any]] = []
+    found_files = False
+    for env in environments:
+        files = _config_files(source, env, patterns, loader.ignore_hidden)
+        found_files = found_files or bool(files)
+        per_env.append(_merge_files(files, yaml_loader, project_path))
+    if not found_files:
+        return {}  # Kedro: no catalog files in base or the run environment
+    merged = per_env[0]
+    if len(per_env) > 1:
+        soft = str((loader.merge_strategy or {}).get(CATALOG_KEY, "destructive")).lower()
+        if soft == "soft":
+            merged = _soft_merge(merged, per_env[1])
+        elif soft == "destructive":
+            merged.update(per_env[1])
+        else:
+            raise _CannotReadExactly  # Kedro refuses the strategy
+    return merged
+
+
+def _config_files(
+    source: Path, env: str, patterns: Iterable[str], ignore_hidden: bool
+) -> list[Path]:
+    """The files Kedro's loader reads in ``source/env`` (sorted: Kedro's order is a set's)."""
+    import fsspec
+
+    folder = source / env
+    if not folder.is_dir():
+        raise _CannotReadExactly  # Kedro: MissingConfigException for the environment
+    filesystem = fsspec.filesystem("file")
+    root = source.resolve().as_posix()
+    found: set[Path] = set()
+    for pattern in patterns:
+        for each in filesystem.glob(Path(f"{folder}/{pattern}").as_posix()):
+            if ignore_hidden and _is_hidden(each, root):
+                continue
+            path = Path(each)
+            if path.suffix in _SUFFIXES and path.is_file():
+                found.add(path)
+    return sorted(found)
+
+
+def _is_hidden(path: str, root: str) -> bool:
+    """Kedro's rule: a part of the path below the configuration folder starts with a dot."""
+    posix = Path(path).resolve().as_posix()
+    if posix.startswith(root):
+        posix = posix.replace(root, "")
+    return any(part.startswith(".") for part in posix.split("/"))
+
+
+def _merge_files(
+    files: Iterable[Path], yaml_loader: Callable[[str], Any], project_path: Path | None
+) -> dict[str, Any]:
+    """One environment's entries (``_`` keys dropped), each reduced to its type."""
+    entries: dict[str, Any] = {}
+    for path in files:
+        for key, value in _load(path, yaml_loader, project_path).items():
+            if not isinstance(key, str) or _INTERPOLATION in key:
+                raise _CannotReadExactly  # OmegaConf keeps such keys; Kedro trips on them
+            if key.startswith("_"):
+                continue  # merged across files and dropped after interpolation: not read
+            if key in entries:
+                raise _CannotReadExactly  # Kedro: duplicate keys in one environment
+            entries[key] = _reduced(value)
+    return entries
+
+
+def _reduced(value: Any) -> Any:
+    """``{"type": ...}`` for a mapping entry, None for anything else (the plan skips those)."""
+    if isinstance(value, Mapping):
+        kind = value.get(_TYPE)
+        if isinstance(kind, str) and _INTERPOLATION in kind:
+            raise _CannotReadExactly
+        return {_TYPE: kind} if _TYPE in value else {}
+    if isinstance(value, str) and _INTERPOLATION in value:
+        raise _CannotReadExactly  # the whole entry is an interpolation
+    return None
+
+
+def _soft_merge(base: dict[str, Any], env: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in env.items():
+        if key in base:
+            if not isinstance(value, dict) or not isinstance(base[key], dict):
+                raise _CannotReadExactly  # OmegaConf's merge of a mapping and a scalar
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return base
+
+
+def _load(
+    path: Path, yaml_loader: Callable[[str], Any], project_path: Path | None
+) -> dict[Any, Any]:
+    import yaml
+
+    try:
+        text = path.read_bytes().decode("utf8")
+    except (OSError, UnicodeDecodeError):
+        raise _CannotReadExactly from None  # Kedro's loader reports it
+    try:
+        loaded = yaml_loader(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(_yaml_message(path, error, project_path)) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise _CannotReadExactly
+    return loaded
+
+
+def _shown(path: Path, project_path: Path | None) -> str:
+    if project_path is not None:
+        try:
+            return path.resolve().relative_to(project_path.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def _yaml_message(path: Path, error: Exception, project_path: Path | None) -> str:
+    where = _shown(path, project_path)
+    problem = " ".join(str(getattr(error, "problem", None) or error).split())
+    if "exceeds the configured limit" in problem or "YAML aliases expand" in problem:
+        return (
+            f"{where}: more YAML nodes than OmegaConf reads in one file ({problem.split('. ')[0]}"
+            "), so Kedro cannot load it either: split it into several files (Kedro reads every "
+            f"file under a catalog/ folder, e.g. {path.parent.name}/catalog/part_1.yml), or set "
+            f"{_NODE_LIMIT_ENV} to a larger number here and in the pods' environment"
+        )
+    mark = getattr(error, "problem_mark", None)
+    at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{where}: invalid YAML: {problem}{at}"
+
+
+def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
+    """OmegaConf's own YAML loading (the loader class ``OmegaConf.load`` uses), or None."""
+    import yaml
+
+    try:
+        from omegaconf._yaml import get_yaml_loader
+    except ImportError:  # OmegaConf 2.3
+        try:
+            from omegaconf._utils import get_yaml_loader  # type: ignore[attr-defined,no-redef]
+        except ImportError:
+            return None
+    loader_class = get_yaml_loader()  # reads the node limit from the environment now
+
+    def load(text: str) -> Any:
+        return yaml.load(text, Loader=loader_class)  # OmegaConf's loader: safe
+
+    return load
