@@ -245,6 +245,8 @@ def broken_module_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "transcoding_demo",
         git=False,
     )
+    init = kedro(project, "airflow-k8s", "init", "https://airflow.example.com")
+    assert init.returncode == 0, init.stderr[-2000:]
     module = project / "src" / "transcoding_demo" / "pipelines" / "reporting" / "pipeline.py"
     module.write_text(module.read_text() + "\nimport not_installed_here  # noqa: E402, F401\n")
     return project

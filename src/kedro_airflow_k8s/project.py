@@ -203,16 +203,10 @@ def registered_pipelines(
 
 
 def _load_registry(registry: Any, wanted: Sequence[str] | None) -> dict[str, Any]:
-    try:
-        if wanted is None:
-            return dict(registry.items())
-        return {name: registry[name] for name in wanted if name in registry}
-    except PluginError:
-        raise
-    except Exception as error:  # the project's own code
-        raise PluginError(
-            f"the pipeline registry failed: {type(error).__name__}: {_first_line(error)}"
-        ) from None
+    # The project's own code raising here is reported by the CLI with the file and line.
+    if wanted is None:
+        return dict(registry.items())
+    return {name: registry[name] for name in wanted if name in registry}
 
 
 @contextlib.contextmanager

@@ -60,7 +60,9 @@ def test_storage_volume_is_a_folder_of_the_runs_volume() -> None:
         }
     )
     assert spec["memory"] == {"storage": "/home/kedro_docker/data/kedro-airflow-k8s-in-memory"}
-    assert render_dag(spec).rstrip("\n").endswith("extensions=[VolumeExtension, MemoryExtension])")
+    assert render_dag(spec).rstrip("\n").endswith(
+        "extensions=[VolumeExtension(untemplated), MemoryExtension])"
+    )
 
 
 def test_nothing_is_added_when_no_in_memory_data_crosses_pods() -> None:
