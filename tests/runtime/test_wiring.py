@@ -23,7 +23,7 @@ from tests.helpers import handmade_spec
 from tests.runtime.wiring_probe import Probe
 
 PROBE = Path(__file__).with_name("wiring_probe.py")
-MODULES = ("dag_builder", "mlflow_run", "volume", "spark")
+MODULES = ("params", "dag_builder", "mlflow_run", "volume", "spark")
 GROUP_NAMES = ("g0", "g1", "g2")
 
 PROFILES: dict[str, Any] = {

@@ -69,7 +69,7 @@ def extensions(namespace: dict[str, Any], spec: dict[str, Any]) -> list[Any]:
     if spec.get("mlflow"):
         out.append(namespace["MlflowExtension"])
     if spec.get("volume"):
-        out.append(namespace["VolumeExtension"])
+        out.append(namespace["VolumeExtension"](namespace["untemplated"]))
     if spec.get("spark"):
         spark = namespace["SparkExtension"]
         out.append(spark(namespace["untemplated"], _custom_spark_operators(spec)))
