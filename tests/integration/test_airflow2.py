@@ -169,3 +169,31 @@ def test_spark_dag_of_a_custom_factory_imports_on_airflow_2_10(
     (tasks,) = result["dags"].values()
     assert tasks["spark_to_spark"] == ["clean", "create_spark_cluster"]
     assert tasks["delete_spark_cluster"] == ["create_spark_cluster", "spark_to_spark"]
+
+
+def test_dag_of_local_execution_imports_on_airflow_2_10(
+    airflow2_python: Path, tmp_path: Path
+) -> None:
+    """The local extension (with MLflow's, whose environment it passes on) on Airflow 2.10."""
+    from tests.helpers import handmade_spec, local_dag_source, pod_task
+
+    spec = handmade_spec(
+        "local.__default__.local",
+        [pod_task("a"), pod_task("b", upstream=["a"])],
+        local={"project_path": str(tmp_path), "python": "/usr/bin/python3", "warnings": ["w"]},
+        mlflow={"tracking_uri": "http://127.0.0.1:1", "experiment_name": "e", "run_name": "r"},
+    )
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "local_dag.py").write_text(local_dag_source(spec, ("mlflow_run",)))
+    result = _probe(airflow2_python, dags, tmp_path)
+    assert result["errors"] == {}
+    assert result["dags"] == {
+        "local.__default__.local": {
+            "a": ["start_mlflow_run"],
+            "b": ["a"],
+            "end_mlflow_run": ["b", "start_mlflow_run"],
+            "pipeline_complete": ["b"],
+            "start_mlflow_run": [],
+        }
+    }
