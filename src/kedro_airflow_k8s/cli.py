@@ -462,9 +462,10 @@ def dev(obj: CliContext, port: int | None) -> None:
             click.echo("Stopping Airflow ...", err=True)
         finally:
             with local.signals_ignored():
-                stopping = time.monotonic()
+                stopping, ran = time.monotonic(), bool(airflow.processes)
                 airflow.stop()
-                click.echo(f"Airflow stopped ({time.monotonic() - stopping:.1f} s).", err=True)
+                if ran:
+                    click.echo(f"Airflow stopped ({time.monotonic() - stopping:.1f} s).", err=True)
 
 
 def _dev_banner(airflow: Any, version: str, host: str | None, seconds: float) -> None:
