@@ -375,7 +375,7 @@ def test_on_kill_stops_the_process_and_its_children(runtime: Any, tmp_path: Path
     op.on_kill()
     worker.join(30)
     assert not worker.is_alive()
-    assert not _alive(process) and not _alive(grandchild)
+    wait_until(lambda: not _alive(process) and not _alive(grandchild), "end of both", 10)
     assert len(errors) == 1 and "was stopped by SIGTERM" in str(errors[0])
 
 
@@ -391,7 +391,7 @@ def test_a_process_that_ignores_sigterm_is_killed_after_the_timeout(
     process, grandchild = map(int, pids.read_text().split())
     op.on_kill()
     worker.join(30)
-    assert not _alive(process) and not _alive(grandchild)
+    wait_until(lambda: not _alive(process) and not _alive(grandchild), "end of both", 10)
     assert "was stopped by SIGKILL" in str(errors[0])
 
 
@@ -402,7 +402,7 @@ def test_an_error_while_it_runs_stops_the_process(runtime: Any, tmp_path: Path) 
     with pytest.raises(TimeoutError):
         op.execute({})
     process, grandchild = map(int, pids.read_text().split())
-    assert not _alive(process) and not _alive(grandchild)
+    wait_until(lambda: not _alive(process) and not _alive(grandchild), "end of both", 10)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal: Linux")

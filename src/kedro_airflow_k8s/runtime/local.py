@@ -36,6 +36,7 @@ modules.
 import collections
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -147,7 +148,7 @@ class LocalKedroRunOperator(BaseOperator):
                 f"the Kedro project folder {self.project_path} does not exist on this worker "
                 "(run_config.local.project_path)"
             )
-        self.log.info("Running in %s: %s", self.project_path, " ".join(command))
+        self.log.info("Running in %s: %s", self.project_path, shlex.join(command))
         started = time.monotonic()
         try:
             process = subprocess.Popen(
