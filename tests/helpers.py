@@ -230,3 +230,22 @@ def handmade_spec(
         "final_task_id": "pipeline_complete",
         **sections,
     }
+
+
+def local_dag_source(spec: dict[str, Any], modules: tuple[str, ...] = ()) -> str:
+    """A DAG file running ``spec``'s tasks locally: the runtime modules (``params``,
+    ``dag_builder``, ``modules``, then ``local``), the SPEC literal and the ``build_dag`` call with
+    the local extension first, laid out as the renderer lays out every DAG file. ``spec`` needs a
+    ``local`` section; ``modules`` are the other extension modules, e.g. ``("mlflow_run",)``."""
+    from kedro_airflow_k8s.render.dag import EXTENSIONS, runtime_source
+    from kedro_airflow_k8s.render.literals import to_literal
+
+    names = {module: name for _, module, name in EXTENSIONS}
+    sources = [runtime_source(m).rstrip("\n") for m in ("params", "dag_builder", *modules)]
+    sources.append(runtime_source("local").rstrip("\n"))
+    extensions = ", ".join(["LocalExtension(untemplated)", *(names[m] for m in modules)])
+    return (
+        "# A DAG file of local execution.\n"
+        + "\n\n".join(sources)
+        + f"\n\nSPEC = {to_literal(spec)}\n\ndag = build_dag(SPEC, extensions=[{extensions}])\n"
+    )

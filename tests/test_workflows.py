@@ -53,7 +53,7 @@ def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
     assert "broken.yml:6:" in done.stdout
 
 
-def test_ci_runs_lint_tests_and_docs_on_push_and_pull_requests() -> None:
+def test_ci_runs_lint_tests_demo_and_docs_on_push_and_pull_requests() -> None:
     ci = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
     triggers = ci[True]  # YAML 1.1 reads the key `on` as a boolean
     assert "push" in triggers and "pull_request" in triggers
@@ -62,6 +62,7 @@ def test_ci_runs_lint_tests_and_docs_on_push_and_pull_requests() -> None:
     for command in ("ruff check src tests", "ruff format --check src tests", "mypy"):
         assert command in lint, command
     assert "bash scripts/test.sh" in _steps(ci, "tests")
+    assert "bash scripts/demo.sh" in _steps(ci, "demo")  # README's first command, from scratch
     docs = _steps(ci, "docs")
     assert "requirements/docs.txt" in docs
     assert "mkdocs build --strict" in docs

@@ -445,6 +445,70 @@ def ui(obj: CliContext, dag_name: str | None) -> None:
 
 
 @airflow_k8s.command()
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port of the Airflow UI and REST API on 127.0.0.1  [default: the port of host when "
+    "host is http://127.0.0.1 or http://localhost, else 8080].",
+)
+@click.pass_obj
+def dev(obj: CliContext, port: int | None) -> None:
+    """Run a local Airflow 3 for the project on 127.0.0.1 until Ctrl-C.
+
+    It reads the DAG files of the project's output folder (<project>/dag unless output is
+    another folder), keeps its database, logs and password in <project>/.airflow, and needs
+    Airflow in the same environment: pip install 'kedro-airflow-k8s[local]'. --timeout bounds
+    its start."""
+    from kedro_airflow_k8s import local_airflow as local
+
+    version = local.airflow_version()
+    loaded = _load(obj, with_pipelines=False)
+    config = loaded.config
+    chosen = port or local.default_port(config.host)
+    local.check_port(chosen)
+    folder, note = local.dags_folder(obj.project_path, config.output)
+    if note:
+        click.echo(f"Warning: {note}", err=True)
+    airflow = local.LocalAirflow(home=obj.project_path / local.HOME_NAME, dags=folder, port=chosen)
+    with local.stop_signals():
+        try:
+            airflow.prepare()
+            click.echo(f"Starting Airflow {version} at {airflow.url} ...", err=True)
+            started = time.monotonic()
+            deadline = obj.deadline()
+            airflow.migrate(deadline)
+            airflow.start()
+            airflow.wait_ready(deadline)
+            _dev_banner(airflow, version, config.host, time.monotonic() - started)
+            airflow.serve()
+        except local.Stopped:
+            click.echo("Stopping Airflow ...", err=True)
+        finally:
+            with local.signals_ignored():
+                stopping, ran = time.monotonic(), bool(airflow.processes)
+                airflow.stop()
+                if ran:
+                    click.echo(f"Airflow stopped ({time.monotonic() - stopping:.1f} s).", err=True)
+
+
+def _dev_banner(airflow: Any, version: str, host: str | None, seconds: float) -> None:
+    from kedro_airflow_k8s import local_airflow as local
+
+    user, password = local.USERNAME, airflow.password
+    for line in (
+        f"Airflow {version} is ready at {airflow.url} ({seconds:.1f} s)",
+        f"  DAG files: {airflow.dags}",
+        f"  Log in as {user} with password {password} (kept in {airflow.passwords_file})",
+        "  run-once, list-pipelines, schedule and ui from another terminal need:",
+        f"    export AIRFLOW_USERNAME={user} AIRFLOW_PASSWORD={password}",
+        f"  and {local.host_note(host, airflow.url)}",
+        f"  Logs: {airflow.logs_dir}; Ctrl-C stops Airflow.",
+    ):
+        click.echo(line)
+
+
+@airflow_k8s.command()
 @click.argument("airflow_url")
 @click.option(
     "--with-github-actions",

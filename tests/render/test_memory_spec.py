@@ -60,8 +60,10 @@ def test_storage_volume_is_a_folder_of_the_runs_volume() -> None:
         }
     )
     assert spec["memory"] == {"storage": "/home/kedro_docker/data/kedro-airflow-k8s-in-memory"}
-    assert render_dag(spec).rstrip("\n").endswith(
-        "extensions=[VolumeExtension(untemplated), MemoryExtension])"
+    assert (
+        render_dag(spec)
+        .rstrip("\n")
+        .endswith("extensions=[VolumeExtension(untemplated), MemoryExtension])")
     )
 
 

@@ -398,6 +398,13 @@ def test_dockerfile_installs_the_requirements_and_the_project(has_requirements: 
 
 def test_dockerignore_keeps_local_config_and_git_out() -> None:
     lines = scaffold.render_dockerignore().splitlines()
-    for pattern in (".git", ".venv", "conf/local/**", "!conf/local/.gitkeep", "**/__pycache__"):
+    for pattern in (
+        ".git",
+        ".venv",
+        "conf/local/**",
+        "!conf/local/.gitkeep",
+        "**/__pycache__",
+        ".airflow",  # `dev`'s database, logs and password
+    ):
         assert pattern in lines
     assert "data" not in lines and "conf" not in lines  # the project's data and conf go in

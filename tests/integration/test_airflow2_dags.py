@@ -1,6 +1,7 @@
-"""TaskGroup ids that import on Airflow 2.10 as on Airflow 3: a generated DAG whose Kedro
-namespaces nest under names that are also top-level namespaces, loaded by the real DagBag of
-each (2.10 in the matrix's 2.10 virtualenv, tests/venvs.py)."""
+"""Generated DAGs of particular shapes loaded by Airflow 2.10's real DagBag (in the matrix's
+2.10 virtualenv, tests/venvs.py) as by Airflow 3's: nested TaskGroups named like top-level ones,
+and the local execution extension. (tests/integration/test_airflow_matrix.py loads the example
+with every runtime feature in each cell.)"""
 
 from __future__ import annotations
 
@@ -88,3 +89,30 @@ def test_nested_task_groups_named_like_top_level_ones_import_on_airflow_2_10(
     expected = {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}
     assert result["dags"] == {dag.dag_id: expected}
     assert {"g0.g1_2.z", "a.a_2.x", "a.a_2.a_2.v"} <= set(expected)
+
+
+def test_dag_of_local_execution_imports_on_airflow_2_10(tmp_path: Path) -> None:
+    """The local extension (with MLflow's, whose environment it passes on) on Airflow 2.10."""
+    from tests.helpers import handmade_spec, local_dag_source, pod_task
+
+    spec = handmade_spec(
+        "local.__default__.local",
+        [pod_task("a"), pod_task("b", upstream=["a"])],
+        local={"project_path": str(tmp_path), "python": "/usr/bin/python3", "warnings": ["w"]},
+        mlflow={"tracking_uri": "http://127.0.0.1:1", "experiment_name": "e", "run_name": "r"},
+    )
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "local_dag.py").write_text(local_dag_source(spec, ("mlflow_run",)))
+    result = _probe_airflow2(dags, tmp_path / "home")
+    assert result["version"].startswith("2.10."), result["version"]
+    assert result["errors"] == {}
+    assert result["dags"] == {
+        "local.__default__.local": {
+            "a": ["start_mlflow_run"],
+            "b": ["a"],
+            "end_mlflow_run": ["b", "start_mlflow_run"],
+            "pipeline_complete": ["b"],
+            "start_mlflow_run": [],
+        }
+    }
