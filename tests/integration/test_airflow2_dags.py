@@ -104,7 +104,7 @@ def test_dag_of_local_execution_imports_on_airflow_2_10(tmp_path: Path) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()
     (dags / "local_dag.py").write_text(local_dag_source(spec, ("mlflow_run",)))
-    result = _probe_airflow2(dags, tmp_path / "home")
+    result = _probe_airflow2(dags, tmp_path)
     assert result["version"].startswith("2.10."), result["version"]
     assert result["errors"] == {}
     assert result["dags"] == {
