@@ -62,6 +62,11 @@ def test_ci_runs_lint_tests_demo_and_docs_on_push_and_pull_requests() -> None:
     for command in ("ruff check src tests", "ruff format --check src tests", "mypy"):
         assert command in lint, command
     assert "bash scripts/test.sh" in _steps(ci, "tests")
+    # the suite on 3.11; the Airflow matrix under the other supported Pythons
+    matrix = ci["jobs"]["python-matrix"]
+    assert matrix["strategy"]["matrix"]["python-version"] == ["3.10", "3.12"]
+    assert "bash scripts/test.sh -m matrix" in _steps(ci, "python-matrix")
+    assert "KAK8S_MATRIX_PYTHON" in str(matrix["steps"])
     assert "bash scripts/demo.sh" in _steps(ci, "demo")  # README's first command, from scratch
     docs = _steps(ci, "docs")
     assert "requirements/docs.txt" in docs
