@@ -66,6 +66,7 @@ def registry() -> dict[str, HelperVenv]:
         HelperVenv(
             "kedro-airflow", REPO / "requirements" / "kedro-airflow.txt", "KAK8S_KEDRO_AIRFLOW_VENV"
         ),
+        HelperVenv("airflow-3.0-server", REPO / "requirements" / "airflow-3.0-server.txt"),
     ]
     interpreter = os.environ.get("KAK8S_MATRIX_PYTHON") or None
     venvs += [
