@@ -233,6 +233,23 @@ def test_a_project_kedros_cli_bootstrapped_is_not_bootstrapped_again(
         load_project(other, "local", ["data_processing"], metadata)
 
 
+def test_metadata_without_a_package_is_bootstrapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a caller other than Kedro's CLI passes (only the path): the project is bootstrapped,
+    even in a process where Kedro has configured no package yet."""
+    from types import SimpleNamespace
+
+    from kedro.framework import project as kedro_project
+
+    project = copy_example(tmp_path, git=False)
+    monkeypatch.setattr(kedro_project, "PACKAGE_NAME", None)
+    loaded = load_project(
+        project, "local", ["data_processing"], SimpleNamespace(project_path=project)
+    )
+    assert loaded.snapshot.package_name == "spaceflights"
+
+
 @pytest.fixture(scope="module")
 def broken_module_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project whose registry uses find_pipelines(), with a pipeline module that fails to

@@ -115,9 +115,11 @@ def bootstrapped(project_path: Path, metadata: Any = None) -> Any:
     from kedro.framework.startup import bootstrap_project
 
     known_path = getattr(metadata, "project_path", None)
+    package = getattr(metadata, "package_name", None)
     if (
         known_path is not None
-        and getattr(metadata, "package_name", None) == kedro_project.PACKAGE_NAME
+        and package
+        and package == kedro_project.PACKAGE_NAME
         and Path(known_path).resolve() == Path(project_path).resolve()
     ):
         return metadata
