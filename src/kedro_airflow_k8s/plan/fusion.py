@@ -45,6 +45,7 @@ from kedro_airflow_k8s.errors import PlanError
 from kedro_airflow_k8s.plan.errors import GroupingCycleError
 from kedro_airflow_k8s.plan.graph import (
     DisjointSets,
+    kahn_start,
     shortest_cycle_through,
     strongly_connected_components,
 )
@@ -482,12 +483,7 @@ def _sticky_order(
 ) -> list[int]:
     """A topological order (Kahn's algorithm) that, among the ready vertices, takes one with
     the last one's key when there is one, else the one of lowest ``priority``."""
-    indegree = [0] * len(successors)
-    for heads in successors:
-        for head in heads:
-            indegree[head] += 1
-    ready = [(priority[v], v) for v, degree in enumerate(indegree) if degree == 0]
-    heapq.heapify(ready)
+    indegree, ready = kahn_start(successors, priority)
     ready_by_key: dict[tuple[str | None, ...], list[tuple[int, int]]] = defaultdict(list)
     for item in ready:
         if key[item[1]] is not None:

@@ -113,17 +113,26 @@ def shortest_cycle_through(
     return []
 
 
-def topological_order(successors: Sequence[Sequence[int]], priority: Sequence[int]) -> list[int]:
-    """Kahn's algorithm; among ready vertices the one with the lowest ``priority`` goes first.
-
-    Returns fewer than ``len(successors)`` vertices when the graph has a cycle.
-    """
+def kahn_start(
+    successors: Sequence[Sequence[int]], priority: Sequence[int]
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """The start of Kahn's algorithm: every vertex's in-degree, and the vertices without
+    predecessors as a heap of ``(priority, vertex)``."""
     indegree = [0] * len(successors)
     for heads in successors:
         for head in heads:
             indegree[head] += 1
     ready = [(priority[v], v) for v, degree in enumerate(indegree) if degree == 0]
     heapq.heapify(ready)
+    return indegree, ready
+
+
+def topological_order(successors: Sequence[Sequence[int]], priority: Sequence[int]) -> list[int]:
+    """Kahn's algorithm; among ready vertices the one with the lowest ``priority`` goes first.
+
+    Returns fewer than ``len(successors)`` vertices when the graph has a cycle.
+    """
+    indegree, ready = kahn_start(successors, priority)
     order: list[int] = []
     while ready:
         _, vertex = heapq.heappop(ready)
