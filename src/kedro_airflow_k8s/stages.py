@@ -14,6 +14,7 @@ from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.deadline import Deadline
 from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.names import artifact_name, dag_file_name
 from kedro_airflow_k8s.plan import (
     PlanOptions,
     TaskPlan,
@@ -23,7 +24,7 @@ from kedro_airflow_k8s.plan import (
     group_by_strategies,
 )
 from kedro_airflow_k8s.project import LoadedProject, load_project
-from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
+from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
 from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_files
 
@@ -218,16 +219,6 @@ def spark_warnings(
     return out
 
 
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def _artifact_slug(text: str) -> str:
-    slug = _UNSAFE_NAME.sub("_", text).strip("._") or "task"
-    if slug != text:
-        slug = f"{slug[:60]}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
-    return slug
-
-
 def build_spark_artifacts(
     loaded: LoadedProject, plan: TaskPlan, pipeline: str
 ) -> SparkArtifacts | None:
@@ -288,7 +279,7 @@ def build_spark_artifacts(
         urls["init"] = destination.url(init_name)
     run_scripts: dict[str, str] = {}
     for task in tasks:
-        name = f"{prefix}-{_artifact_slug(task.full_task_id)}.py"
+        name = f"{prefix}-{artifact_name(task.full_task_id)}.py"
         text = run_script_text(
             runtime_source("spark_run"),
             project_name=snapshot.project_name,

@@ -36,8 +36,9 @@ from kedro_airflow_k8s.config.models import (
     RunConfig,
     yyyymmdd,
 )
+from kedro_airflow_k8s.names import dag_file_name
 from kedro_airflow_k8s.plan import build_plan
-from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
+from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, NodeSpec, PipelineSpec
 
 CONTEXT = DagContext("Demo", "demo", "__default__", "local", "abc123")

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from kedro_airflow_k8s.config import parse_config
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.names import dag_file_name
+from kedro_airflow_k8s.names import dag_id as dag_id_for
 from kedro_airflow_k8s.plan import PlanOptions, build_plan
-from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, dag_id_for, render_dag
+from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.render.dag import runtime_source
 from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, NodeSpec, PipelineSpec
 
@@ -120,7 +122,7 @@ def test_spec_of_a_chain() -> None:
 
 def test_final_task_id_never_collides_with_a_node_task() -> None:
     spec, _ = _render(BASE, ["pipeline_complete"])
-    assert spec["final_task_id"] == "pipeline_complete_"
+    assert spec["final_task_id"] == "pipeline_complete_2"
 
 
 def test_added_task_ids_never_collide_with_node_tasks() -> None:
@@ -132,8 +134,8 @@ def test_added_task_ids_never_collide_with_node_tasks() -> None:
         }
     }
     spec, source = _render(config, ["data_volume_init", "wait_for_up", "data_volume_delete"])
-    assert spec["volume"]["create_task_id"] == "data_volume_init_"
-    assert spec["volume"]["delete_task_id"] == "data_volume_delete_"
+    assert spec["volume"]["create_task_id"] == "data_volume_init_2"
+    assert spec["volume"]["delete_task_id"] == "data_volume_delete_2"
     assert [e["task_id"] for e in spec["external_dependencies"]] == [
         "wait_for_up_2",
         "wait_for_up_3",

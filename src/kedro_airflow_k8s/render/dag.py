@@ -7,14 +7,13 @@ call that builds the DAG. No I/O beyond reading the package's own template and r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from kedro_airflow_k8s import __version__, dag_tags
+from kedro_airflow_k8s import __version__, dag_tags, names
 from kedro_airflow_k8s.config.models import (
     DEFAULT_START_DATE,
     IN_MEMORY_ON_VOLUME,
@@ -24,8 +23,8 @@ from kedro_airflow_k8s.config.models import (
 )
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings
+from kedro_airflow_k8s.names import Names, sensor_id
 from kedro_airflow_k8s.plan.model import TaskKind, TaskPlan
-from kedro_airflow_k8s.plan.naming import short_hash
 from kedro_airflow_k8s.render.literals import to_literal
 
 if TYPE_CHECKING:  # jinja2 and the spark renderer are imported when they are needed
@@ -33,9 +32,6 @@ if TYPE_CHECKING:  # jinja2 and the spark renderer are imported when they are ne
 
     from kedro_airflow_k8s.render.spark import SparkArtifactUrls
 
-_TASK_ID_MAX = 250  # Airflow's longest task id
-_DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 FINAL_TASK_ID = "pipeline_complete"
 
 
@@ -55,23 +51,6 @@ class DagContext:
     pipeline: str
     env: str
     commit_sha: str | None = None
-
-
-def dag_id_for(run_name: str, pipeline: str, env: str) -> str:
-    """``<run_name>.<pipeline>.<env>``: unique per pipeline and environment, valid for Airflow.
-
-    Characters Airflow does not allow become ``_`` and a short hash of the original keeps
-    different inputs apart.
-    """
-    raw = f"{run_name}.{pipeline}.{env}"
-    safe = _DAG_ID_UNSAFE.sub("_", raw)
-    if safe != raw or len(safe) > 240:
-        safe = f"{safe[:232]}_{short_hash(raw)}"
-    return safe
-
-
-def dag_file_name(dag_id: str) -> str:
-    return _FILE_UNSAFE.sub("_", dag_id) + ".py"
 
 
 def resolve_image(run_config: RunConfig, image: str | None) -> str:
@@ -132,24 +111,16 @@ def params_template(run_config: RunConfig) -> dict[str, str]:
 
 
 def external_dependencies_spec(
-    run_config: RunConfig, taken: set[str] | None = None
+    run_config: RunConfig, taken: Names | None = None
 ) -> list[dict[str, Any]]:
     """One sensor per entry, with task ids unique however many entries there are (and apart from
     the ids in ``taken``, which grows)."""
     out: list[dict[str, Any]] = []
-    used = taken if taken is not None else set()
+    used = taken if taken is not None else Names()
     for entry in run_config.external_dependencies:
-        base = f"wait_for_{entry.dag_id}" + (f".{entry.task_id}" if entry.task_id else "")
-        if len(base) > _TASK_ID_MAX - 8:  # room for a "_<n>" suffix
-            base = f"{base[: _TASK_ID_MAX - 16]}_{short_hash(base)}"
-        task_id, number = base, 1
-        while task_id in used:
-            number += 1
-            task_id = f"{base}_{number}"
-        used.add(task_id)
         out.append(
             {
-                "task_id": task_id,
+                "task_id": used.claim(sensor_id(entry.dag_id, entry.task_id)),
                 "dag_id": entry.dag_id,
                 "external_task_id": entry.task_id,
                 "timeout_minutes": entry.timeout,
@@ -160,15 +131,7 @@ def external_dependencies_spec(
     return out
 
 
-def _free_id(wanted: str, taken: set[str]) -> str:
-    """``wanted``, with ``_`` appended until no task uses it."""
-    while wanted in taken:
-        wanted += "_"
-    taken.add(wanted)
-    return wanted
-
-
-def volume_spec(run_config: RunConfig, taken: set[str]) -> dict[str, Any] | None:
+def volume_spec(run_config: RunConfig, taken: Names) -> dict[str, Any] | None:
     """The per-run volume, or None when it is not configured or disabled."""
     volume = run_config.volume
     if volume is None or volume.disabled:
@@ -180,8 +143,8 @@ def volume_spec(run_config: RunConfig, taken: set[str]) -> dict[str, Any] | None
         "skip_init": volume.skip_init,
         "owner": volume.owner,
         "mount_path": volume.mount_path,
-        "create_task_id": _free_id("data_volume_init", taken),
-        "delete_task_id": _free_id("data_volume_delete", taken),
+        "create_task_id": taken.claim("data_volume_init"),
+        "delete_task_id": taken.claim("data_volume_delete"),
     }
 
 
@@ -218,7 +181,7 @@ def mlflow_spec(
     *,
     dag_id: str,
     image: str,
-    taken: set[str],
+    taken: Names,
 ) -> dict[str, Any] | None:
     """One MLflow run per DAG run, when the project uses kedro-mlflow for this pipeline.
 
@@ -232,8 +195,8 @@ def mlflow_spec(
         "artifact_location": settings.artifact_location,
         "experiment_tags": dict(settings.experiment_tags),
         "auth": run_config.authentication.model_dump(),
-        "task_id": _free_id("start_mlflow_run", taken),
-        "end_task_id": _free_id("end_mlflow_run", taken),
+        "task_id": taken.claim("start_mlflow_run"),
+        "end_task_id": taken.claim("end_mlflow_run"),
         "run_name": dag_id,
         "image": image,
     }
@@ -270,14 +233,14 @@ def build_spec(
     ``spark_urls`` says where the spark artifacts are (with run_config.spark).
     """
     run_name = run_config.run_name or context.package_name
-    dag_id = dag_id or dag_id_for(run_name, context.pipeline, context.env)
+    dag_id = dag_id or names.dag_id(run_name, context.pipeline, context.env)
     start = datetime.strptime(run_config.start_date or DEFAULT_START_DATE, "%Y%m%d")
     experiment = run_config.experiment_name or run_name
     commit = context.commit_sha or "unknown"
     pod_image = resolve_image(run_config, image)
     used_profiles = sorted({t.resource_profile for t in plan.tasks if t.resource_profile})
-    task_ids = {t.full_task_id for t in plan.tasks}
-    final_id = _free_id(FINAL_TASK_ID, task_ids)
+    task_ids = Names(t.full_task_id for t in plan.tasks)
+    final_id = task_ids.claim(FINAL_TASK_ID)
     groups = sorted({t.task_group[:i] for t in plan.tasks for i in range(1, len(t.task_group) + 1)})
     params = params_template(run_config)
     return {
@@ -379,7 +342,7 @@ def _spark_section(
     image: str,
     urls: SparkArtifactUrls | None,
     params: dict[str, str],
-    taken: set[str],
+    taken: Names,
 ) -> dict[str, Any] | None:
     """The SPEC's spark section; None without ``run_config.spark`` (then the spark renderer is
     not even imported)."""
@@ -396,7 +359,7 @@ def _spark_section(
         image=image,
         urls=urls or SparkArtifactUrls(default_project_home(context.package_name)),
         params=params,
-        free_id=lambda wanted: _free_id(wanted, taken),
+        free_id=taken.claim,
     )
 
 

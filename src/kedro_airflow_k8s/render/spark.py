@@ -18,13 +18,13 @@ from typing import Any
 from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import RunConfig, SparkConfig
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.names import cluster_name_base
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
 from kedro_airflow_k8s.render.spark_factory import SparkCluster, SparkJob, SparkOperatorFactoryBase
 
 CLUSTER_NAME_MACRO = "kak8s_spark_cluster_name"
 CLUSTER_NAME_TEMPLATE = "{{ " + CLUSTER_NAME_MACRO + "(run_id) }}"
-_CLUSTER_SAFE = re.compile(r"[^a-z0-9-]+")
 _QUANTITY = re.compile(
     r"^[+]?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[munkMGTPE])?$"
 )
@@ -65,12 +65,7 @@ def default_project_home(package_name: str) -> str:
 
 def cluster_base_name(spark: SparkConfig, run_name: str) -> str:
     """The configured base name, or one made from the run name (valid for Dataproc)."""
-    if spark.cluster_name:
-        return spark.cluster_name
-    base = _CLUSTER_SAFE.sub("-", run_name.lower()).strip("-")
-    if not base or not base[0].isalpha():
-        base = f"kedro-{base}".rstrip("-")
-    return base[:40].rstrip("-")
+    return spark.cluster_name or cluster_name_base(run_name)
 
 
 def spark_memory(quantity: str) -> str:
