@@ -47,7 +47,10 @@ def _render(
 ) -> tuple[dict[str, Any], str]:
     run_config = parse_config(config).run_config
     pipeline, datasets = _chain(names)
-    options = PlanOptions(resource_profiles=frozenset(run_config.resources))
+    options = PlanOptions(
+        resource_profiles=frozenset(run_config.resources),
+        pod_templates=frozenset(run_config.kubernetes_pod_templates),
+    )
     plan = build_plan(pipeline, datasets, options)
     spec = build_spec(plan, run_config, context)
     return spec, render_dag(spec)
@@ -263,3 +266,31 @@ def test_any_strings_leave_the_generated_code_unchanged(
     dumps, value = _code_outside_spec(source)
     assert value == spec
     assert dumps == REFERENCE_CODE
+
+
+def test_a_pod_template_is_parsed_once_and_carried_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config parses the YAML when it is read; the SPEC takes the parsed manifest."""
+    import yaml
+
+    text = "kind: Pod\nspec:\n  priorityClassName: parsed-once-" + str(id(monkeypatch))
+    calls: list[str] = []
+    real = yaml.safe_load
+
+    def counting(stream: Any) -> Any:
+        calls.append(stream)
+        return real(stream)
+
+    monkeypatch.setattr(yaml, "safe_load", counting)
+    config = {
+        "run_config": {
+            "image": "i",
+            "kubernetes_pod_templates": {"__default__": {"template": text}},
+        }
+    }
+    spec, _ = _render(config, ["a"])
+    assert calls == [text]
+    manifest = spec["pod_templates"]["__default__"]["template"]
+    assert manifest["spec"] == {
+        "priorityClassName": text.rsplit(": ", 1)[1],
+        "containers": [{"name": "base"}],
+    }

@@ -14,14 +14,11 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from kedro_airflow_k8s import __version__, dag_tags, names
-from kedro_airflow_k8s.config.models import (
-    DEFAULT_START_DATE,
-    IN_MEMORY_ON_VOLUME,
-    ResourceProfile,
-    RunConfig,
-    parse_pod_template,
-)
+from kedro_airflow_k8s.config.base import DEFAULT_START_DATE
+from kedro_airflow_k8s.config.kubernetes import ResourceProfile
+from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings
 from kedro_airflow_k8s.names import Names, sensor_id
 from kedro_airflow_k8s.plan.model import TaskKind, TaskPlan
@@ -203,11 +200,11 @@ def mlflow_spec(
 
 
 def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, Any]:
-    """The pod templates the tasks use, parsed from YAML into plain data (never evaluated)."""
+    """The pod templates the tasks use, as plain data (parsed when the config was read)."""
     out: dict[str, Any] = {}
     for name in sorted(names):
         template = run_config.kubernetes_pod_templates[name]
-        out[name] = {"template": parse_pod_template(template.template), "image": template.image}
+        out[name] = {"template": template.manifest, "image": template.image}
     return out
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kedro_airflow_k8s import __version__
-from kedro_airflow_k8s.config.models import RunConfig, SparkConfig
+from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.features.spark.config import SparkConfig
 from kedro_airflow_k8s.names import cluster_name_base
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
