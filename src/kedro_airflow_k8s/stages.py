@@ -26,6 +26,7 @@ from kedro_airflow_k8s.plan import (
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
+from kedro_airflow_k8s.runtime.spec import DagSpec, SparkSpec
 from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_files
 
 if TYPE_CHECKING:  # the spark modules are imported when a project configures spark
@@ -48,7 +49,7 @@ class CompiledDag:
     dag_id: str
     file_name: str
     plan: TaskPlan
-    spec: dict[str, Any]
+    spec: DagSpec
     source: str
     warnings: tuple[str, ...] = ()
     artifacts: SparkArtifacts | None = None
@@ -171,17 +172,19 @@ def _custom_source(
     loaded: LoadedProject,
     plan: TaskPlan,
     pipeline: str,
-    spec: dict[str, Any],
+    spec: DagSpec,
     artifacts: SparkArtifacts | None,
 ) -> str:
     from kedro_airflow_k8s.render.spark import custom_operators_source
     from kedro_airflow_k8s.spark_project import load_operator_factory
 
     spark = loaded.config.run_config.spark
+    spark_spec = spec.get("spark")
     assert spark is not None and spark.operator_factory and artifacts and artifacts.urls
+    assert spark_spec is not None  # a custom factory makes the spark section
     return custom_operators_source(
         load_operator_factory(spark.operator_factory),
-        spec["spark"],
+        spark_spec,
         plan,
         project_name=loaded.snapshot.project_name,
         env=loaded.snapshot.env,
@@ -195,7 +198,7 @@ def _custom_source(
 
 
 def spark_warnings(
-    run_config: RunConfig, spark_spec: dict[str, Any], artifacts: SparkArtifacts | None
+    run_config: RunConfig, spark_spec: SparkSpec, artifacts: SparkArtifacts | None
 ) -> list[str]:
     from kedro_airflow_k8s.render.spark import k8s_warnings
 

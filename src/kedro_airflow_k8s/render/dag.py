@@ -11,18 +11,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kedro_airflow_k8s import __version__, dag_tags, names
 from kedro_airflow_k8s.config.base import DEFAULT_START_DATE
-from kedro_airflow_k8s.config.kubernetes import ResourceProfile
+from kedro_airflow_k8s.config.kubernetes import ResourceProfile, SecretConfig
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.features.alerts.config import FailureHandler
 from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings
 from kedro_airflow_k8s.names import Names, sensor_id
-from kedro_airflow_k8s.plan.model import TaskKind, TaskPlan
+from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
+from kedro_airflow_k8s.runtime.spec import (
+    AlertSpec,
+    DagSpec,
+    JinjaValue,
+    MemorySpec,
+    MlflowSpec,
+    PodTemplateSpec,
+    ProfileSpec,
+    SecretSpec,
+    SensorSpec,
+    SparkSpec,
+    TaskSpec,
+    Text,
+    VolumeSpec,
+)
 
 if TYPE_CHECKING:  # jinja2 and the spark renderer are imported when they are needed
     import jinja2
@@ -60,7 +76,7 @@ def resolve_image(run_config: RunConfig, image: str | None) -> str:
     return chosen
 
 
-def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
+def _profile_spec(profile: ResourceProfile) -> ProfileSpec:
     return {
         "requests": dict(profile.requests),
         "limits": dict(profile.limits),
@@ -74,13 +90,48 @@ def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
     }
 
 
+def _secret_spec(secret: SecretConfig) -> SecretSpec:
+    out: SecretSpec = {"secret": secret.secret, "deploy_type": secret.deploy_type}
+    if secret.deploy_target is not None:
+        out["deploy_target"] = secret.deploy_target
+    if secret.key is not None:
+        out["key"] = secret.key
+    return out
+
+
+def _alert_spec(handler: FailureHandler) -> AlertSpec:
+    return {
+        "type": handler.type,
+        "connection_id": handler.connection_id,
+        "message_template": handler.message_template,
+    }
+
+
+def _task_spec(task: PlannedTask, context: DagContext, params: JinjaValue) -> TaskSpec:
+    out: TaskSpec = {
+        "task_id": task.task_id,
+        "full_task_id": task.full_task_id,
+        "group": list(task.task_group),
+        "pod_name": task.pod_name,
+        "kind": task.kind.value,
+        "nodes": list(task.nodes),
+        "profile": task.resource_profile,
+        "pod_template": task.pod_template,
+        "arguments": kedro_run_arguments(context.env, context.pipeline, task.nodes, params),
+        "upstream": list(task.upstream),
+    }
+    if task.memory_datasets:
+        out["memory_datasets"] = list(task.memory_datasets)
+    return out
+
+
 def kedro_run_arguments(
-    env: str, pipeline: str, nodes: tuple[str, ...], params: dict[str, str] | None = None
-) -> list[Any]:
+    env: str, pipeline: str, nodes: tuple[str, ...], params: JinjaValue | None = None
+) -> list[Text]:
     """The container arguments (the image's entrypoint is kept) that run ``nodes``.
 
     ``params`` is the template of the ``--params=...`` argument (see :func:`params_template`)."""
-    arguments: list[Any] = [
+    arguments: list[Text] = [
         "kedro",
         "run",
         "--env",
@@ -95,7 +146,7 @@ def kedro_run_arguments(
     return arguments
 
 
-def params_template(run_config: RunConfig) -> dict[str, str]:
+def params_template(run_config: RunConfig) -> JinjaValue:
     """``kedro run --params`` rendered by Airflow: the macros and Airflow Variables named in the
     config, then the run's conf (which wins), encoded by the runtime's ``kedro_params``.
 
@@ -109,10 +160,10 @@ def params_template(run_config: RunConfig) -> dict[str, str]:
 
 def external_dependencies_spec(
     run_config: RunConfig, taken: Names | None = None
-) -> list[dict[str, Any]]:
+) -> list[SensorSpec]:
     """One sensor per entry, with task ids unique however many entries there are (and apart from
     the ids in ``taken``, which grows)."""
-    out: list[dict[str, Any]] = []
+    out: list[SensorSpec] = []
     used = taken if taken is not None else Names()
     for entry in run_config.external_dependencies:
         out.append(
@@ -128,7 +179,7 @@ def external_dependencies_spec(
     return out
 
 
-def volume_spec(run_config: RunConfig, taken: Names) -> dict[str, Any] | None:
+def volume_spec(run_config: RunConfig, taken: Names) -> VolumeSpec | None:
     """The per-run volume, or None when it is not configured or disabled."""
     volume = run_config.volume
     if volume is None or volume.disabled:
@@ -149,7 +200,7 @@ def volume_spec(run_config: RunConfig, taken: Names) -> dict[str, Any] | None:
 IN_MEMORY_VOLUME_FOLDER = "kedro-airflow-k8s-in-memory"
 
 
-def memory_spec(plan: TaskPlan, run_config: RunConfig) -> dict[str, Any] | None:
+def memory_spec(plan: TaskPlan, run_config: RunConfig) -> MemorySpec | None:
     """Where the run keeps in-memory datasets that cross pods, or None when none do (or
     run_config.in_memory is not set)."""
     in_memory = run_config.in_memory
@@ -179,7 +230,7 @@ def mlflow_spec(
     dag_id: str,
     image: str,
     taken: Names,
-) -> dict[str, Any] | None:
+) -> MlflowSpec | None:
     """One MLflow run per DAG run, when the project uses kedro-mlflow for this pipeline.
 
     The experiment is kedro-mlflow's (mlflow.yml, default the package name): MLflow refuses to
@@ -191,7 +242,10 @@ def mlflow_spec(
         "experiment_name": settings.experiment_name or context.package_name,
         "artifact_location": settings.artifact_location,
         "experiment_tags": dict(settings.experiment_tags),
-        "auth": run_config.authentication.model_dump(),
+        "auth": {
+            "type": run_config.authentication.type,
+            "params": list(run_config.authentication.params),
+        },
         "task_id": taken.claim("start_mlflow_run"),
         "end_task_id": taken.claim("end_mlflow_run"),
         "run_name": dag_id,
@@ -199,9 +253,9 @@ def mlflow_spec(
     }
 
 
-def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, Any]:
+def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, PodTemplateSpec]:
     """The pod templates the tasks use, as plain data (parsed when the config was read)."""
-    out: dict[str, Any] = {}
+    out: dict[str, PodTemplateSpec] = {}
     for name in sorted(names):
         template = run_config.kubernetes_pod_templates[name]
         out[name] = {"template": template.manifest, "image": template.image}
@@ -220,7 +274,7 @@ def build_spec(
     with_external_dependencies: bool = True,
     mlflow: MlflowSettings | None = None,
     spark_urls: SparkArtifactUrls | None = None,
-) -> dict[str, Any]:
+) -> DagSpec:
     """The plain data the runtime builder turns into a DAG.
 
     ``schedule`` overrides run_config.cron_expression (``None``: manual runs only);
@@ -276,34 +330,19 @@ def build_spec(
             "service_account_name": run_config.service_account_name,
             "kubernetes_conn_id": run_config.kubernetes_conn_id,
             "image_pull_secrets": list(run_config.image_pull_secrets),
-            "secrets": [s.model_dump(exclude_none=True) for s in run_config.secrets],
+            "secrets": [_secret_spec(secret) for secret in run_config.secrets],
             "env_vars": {
                 name: {"jinja": "{{ var.value." + name + " }}"} for name in run_config.env_vars
             },
         },
         "profiles": {name: _profile_spec(run_config.resources[name]) for name in used_profiles},
         "task_groups": [list(path) for path in groups],
-        "tasks": [
-            {
-                "task_id": task.task_id,
-                "full_task_id": task.full_task_id,
-                "group": list(task.task_group),
-                "pod_name": task.pod_name,
-                "kind": task.kind.value,
-                "nodes": list(task.nodes),
-                "profile": task.resource_profile,
-                "pod_template": task.pod_template,
-                "arguments": kedro_run_arguments(context.env, context.pipeline, task.nodes, params),
-                "upstream": list(task.upstream),
-                **({"memory_datasets": list(task.memory_datasets)} if task.memory_datasets else {}),
-            }
-            for task in plan.tasks
-        ],
+        "tasks": [_task_spec(task, context, params) for task in plan.tasks],
         "final_task_id": final_id,
         "external_dependencies": (
             external_dependencies_spec(run_config, task_ids) if with_external_dependencies else []
         ),
-        "failure_handlers": [h.model_dump() for h in run_config.failure_handlers],
+        "failure_handlers": [_alert_spec(handler) for handler in run_config.failure_handlers],
         "volume": volume_spec(run_config, task_ids),
         "memory": memory_spec(plan, run_config),
         "mlflow": mlflow_spec(
@@ -338,9 +377,9 @@ def _spark_section(
     run_name: str,
     image: str,
     urls: SparkArtifactUrls | None,
-    params: dict[str, str],
+    params: JinjaValue,
     taken: Names,
-) -> dict[str, Any] | None:
+) -> SparkSpec | None:
     """The SPEC's spark section; None without ``run_config.spark`` (then the spark renderer is
     not even imported)."""
     if run_config.spark is None:
@@ -390,7 +429,7 @@ EXTENSIONS = (
 CUSTOM_SPARK_EXTENSION = "SparkExtension(untemplated, CUSTOM_SPARK_OPERATORS)"
 
 
-def render_dag(spec: dict[str, Any], custom_spark_source: str | None = None) -> str:
+def render_dag(spec: DagSpec, custom_spark_source: str | None = None) -> str:
     """The text of the DAG file for ``spec``: same spec, byte-identical text.
 
     ``custom_spark_source`` is the checked source of a custom spark operator factory (see
