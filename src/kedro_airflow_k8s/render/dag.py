@@ -18,14 +18,13 @@ from kedro_airflow_k8s.config.base import DEFAULT_START_DATE
 from kedro_airflow_k8s.config.kubernetes import ResourceProfile, SecretConfig
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import ConfigError
-from kedro_airflow_k8s.features.alerts.config import FailureHandler
+from kedro_airflow_k8s.features.alerts import feature as alerts
 from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings
 from kedro_airflow_k8s.names import Names, sensor_id
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
 from kedro_airflow_k8s.runtime.spec import (
-    AlertSpec,
     DagSpec,
     JinjaValue,
     MemorySpec,
@@ -97,14 +96,6 @@ def _secret_spec(secret: SecretConfig) -> SecretSpec:
     if secret.key is not None:
         out["key"] = secret.key
     return out
-
-
-def _alert_spec(handler: FailureHandler) -> AlertSpec:
-    return {
-        "type": handler.type,
-        "connection_id": handler.connection_id,
-        "message_template": handler.message_template,
-    }
 
 
 def _task_spec(task: PlannedTask, context: DagContext, params: JinjaValue) -> TaskSpec:
@@ -342,7 +333,7 @@ def build_spec(
         "external_dependencies": (
             external_dependencies_spec(run_config, task_ids) if with_external_dependencies else []
         ),
-        "failure_handlers": [_alert_spec(handler) for handler in run_config.failure_handlers],
+        alerts.SPEC_KEY: alerts.alerts_section(run_config.failure_handlers),
         "volume": volume_spec(run_config, task_ids),
         "memory": memory_spec(plan, run_config),
         "mlflow": mlflow_spec(
@@ -421,6 +412,7 @@ def runtime_source(module: str) -> str:
 
 # Runtime extension modules: embedded when their SPEC section is set (key, module, expression).
 EXTENSIONS = (
+    (alerts.SPEC_KEY, alerts.RUNTIME_MODULE, alerts.EXTENSION),
     ("mlflow", "mlflow_run", "MlflowExtension"),
     ("volume", "volume", "VolumeExtension(untemplated)"),
     ("memory", "memory", "MemoryExtension"),

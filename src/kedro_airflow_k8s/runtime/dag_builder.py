@@ -154,29 +154,6 @@ def _params_macro() -> Any:
     return globals()["kedro_params"]
 
 
-def slack_failure_callback(connection_id: str, template: str) -> Any:
-    """An ``on_failure_callback`` posting ``template`` (with {task} {dag} {execution_time} {url})
-    through the Slack webhook connection ``connection_id``."""
-
-    def notify(context: dict[str, Any]) -> None:
-        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-
-        ti = context.get("task_instance") or context.get("ti")
-        moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
-        fields = {
-            "task": getattr(ti, "task_id", "?"),
-            "dag": getattr(ti, "dag_id", "?"),
-            "execution_time": moment.isoformat() if moment is not None else "-",
-            "url": getattr(ti, "log_url", "") or "",
-        }
-        text = template
-        for name, value in fields.items():
-            text = text.replace("{" + name + "}", str(value))
-        SlackWebhookHook(slack_webhook_conn_id=connection_id).send(text=text)
-
-    return notify
-
-
 def build_secret(spec: "SecretSpec") -> Secret:
     return Secret(
         deploy_type=spec["deploy_type"],
@@ -296,12 +273,6 @@ def build_dag(spec: "DagSpec", extensions: Any = ()) -> DAG:
         key: value for key, value in given.items() if key != "retry_delay_seconds"
     }
     default_args["retry_delay"] = datetime.timedelta(seconds=given["retry_delay_seconds"])
-    handlers = [
-        slack_failure_callback(h["connection_id"], h["message_template"])
-        for h in spec.get("failure_handlers", [])
-    ]
-    if handlers:
-        default_args["on_failure_callback"] = handlers
     year, month, day = dag_spec["start_date"]
     dag_kwargs: dict[str, Any] = {
         "dag_id": dag_spec["dag_id"],

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, StrictStr, field_validator
 
 from kedro_airflow_k8s.config.base import ConfigModel
+from kedro_airflow_k8s.runtime.alerts import ALERT_PLACEHOLDERS
 
 DEFAULT_SLACK_TEMPLATE = (
     ":red_circle: Task Failed.\n"
@@ -35,7 +36,7 @@ class FailureHandler(ConfigModel):
     @field_validator("message_template")
     @classmethod
     def _placeholders(cls, value: str) -> str:
-        allowed = {"task", "dag", "execution_time", "url"}
+        allowed = set(ALERT_PLACEHOLDERS)
         for name in re.findall(r"(?<!\{)\{([^{}]*)\}(?!\})", value):
             if name not in allowed:
                 choices = ", ".join("{" + a + "}" for a in sorted(allowed))
