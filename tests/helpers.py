@@ -106,6 +106,18 @@ def without_permission_override() -> None:
             raise OSError(error, f"cannot drop capability {capability}: {os.strerror(error)}")
 
 
+def load_script(name: str) -> Any:
+    """The module ``scripts/<name>.py`` (the repository's tools live outside the package)."""
+    import importlib.util
+
+    path = REPO / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"scripts_{name}", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_runtime(*modules: str) -> Any:
     """The runtime modules' names in one namespace, exactly as a generated DAG file defines them
     before its ``dag = build_dag(...)`` line (``params`` and ``dag_builder`` first, then

@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.helpers import REPO
 
 BIN = Path(sys.executable).parent
+CODE = ("src", "tests", "benchmarks", "scripts")
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -16,12 +17,12 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff() -> None:
-    done = _run(str(BIN / "ruff"), "check", "--no-cache", "src", "tests", "benchmarks")
+    done = _run(str(BIN / "ruff"), "check", "--no-cache", *CODE)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_ruff_format() -> None:
-    done = _run(str(BIN / "ruff"), "format", "--check", "--no-cache", "src", "tests", "benchmarks")
+    done = _run(str(BIN / "ruff"), "format", "--check", "--no-cache", *CODE)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

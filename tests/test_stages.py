@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.names import dag_file_name
+from kedro_airflow_k8s.names import dag_id as dag_id_for
 from kedro_airflow_k8s.plan import TaskPlan
-from kedro_airflow_k8s.render import dag_file_name, dag_id_for
 from kedro_airflow_k8s.stages import CompiledDag, check_distinct_dags
 
 

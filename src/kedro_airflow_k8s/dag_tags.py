@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kedro_airflow_k8s.plan.naming import short_hash
+from kedro_airflow_k8s.names import marked
 
 GENERATED = "generated_with_kedro_airflow_k8s"
 COMMIT = "commit_sha"
@@ -37,7 +37,7 @@ MAX_LENGTH = 100  # Airflow rejects longer DAG tags
 
 def fit(text: str) -> str:
     """A tag as Airflow accepts it: cut, with a hash of the whole, when too long."""
-    return text if len(text) <= MAX_LENGTH else text[: MAX_LENGTH - 7] + "_" + short_hash(text)
+    return text if len(text) <= MAX_LENGTH else marked(text, text, MAX_LENGTH, trim=False)
 
 
 def tag(key: str, value: str) -> str:

@@ -14,6 +14,7 @@ from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.deadline import Deadline
 from kedro_airflow_k8s.errors import PluginError
+from kedro_airflow_k8s.names import artifact_name, dag_file_name
 from kedro_airflow_k8s.plan import (
     PlanOptions,
     TaskPlan,
@@ -23,8 +24,9 @@ from kedro_airflow_k8s.plan import (
     group_by_strategies,
 )
 from kedro_airflow_k8s.project import LoadedProject, load_project
-from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
+from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
+from kedro_airflow_k8s.runtime.spec import DagSpec, SparkSpec
 from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_files
 
 if TYPE_CHECKING:  # the spark modules are imported when a project configures spark
@@ -47,7 +49,7 @@ class CompiledDag:
     dag_id: str
     file_name: str
     plan: TaskPlan
-    spec: dict[str, Any]
+    spec: DagSpec
     source: str
     warnings: tuple[str, ...] = ()
     artifacts: SparkArtifacts | None = None
@@ -170,17 +172,19 @@ def _custom_source(
     loaded: LoadedProject,
     plan: TaskPlan,
     pipeline: str,
-    spec: dict[str, Any],
+    spec: DagSpec,
     artifacts: SparkArtifacts | None,
 ) -> str:
     from kedro_airflow_k8s.render.spark import custom_operators_source
     from kedro_airflow_k8s.spark_project import load_operator_factory
 
     spark = loaded.config.run_config.spark
+    spark_spec = spec.get("spark")
     assert spark is not None and spark.operator_factory and artifacts and artifacts.urls
+    assert spark_spec is not None  # a custom factory makes the spark section
     return custom_operators_source(
         load_operator_factory(spark.operator_factory),
-        spec["spark"],
+        spark_spec,
         plan,
         project_name=loaded.snapshot.project_name,
         env=loaded.snapshot.env,
@@ -194,7 +198,7 @@ def _custom_source(
 
 
 def spark_warnings(
-    run_config: RunConfig, spark_spec: dict[str, Any], artifacts: SparkArtifacts | None
+    run_config: RunConfig, spark_spec: SparkSpec, artifacts: SparkArtifacts | None
 ) -> list[str]:
     from kedro_airflow_k8s.render.spark import k8s_warnings
 
@@ -216,16 +220,6 @@ def spark_warnings(
             "pods and spark groups through the catalog's remote storage"
         )
     return out
-
-
-_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-def _artifact_slug(text: str) -> str:
-    slug = _UNSAFE_NAME.sub("_", text).strip("._") or "task"
-    if slug != text:
-        slug = f"{slug[:60]}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
-    return slug
 
 
 def build_spark_artifacts(
@@ -288,7 +282,7 @@ def build_spark_artifacts(
         urls["init"] = destination.url(init_name)
     run_scripts: dict[str, str] = {}
     for task in tasks:
-        name = f"{prefix}-{_artifact_slug(task.full_task_id)}.py"
+        name = f"{prefix}-{artifact_name(task.full_task_id)}.py"
         text = run_script_text(
             runtime_source("spark_run"),
             project_name=snapshot.project_name,

@@ -11,20 +11,20 @@ import yaml
 from pydantic import ValidationError
 
 from kedro_airflow_k8s.config import PluginConfig, RunConfig, parse_config
-from kedro_airflow_k8s.config.models import (
-    Authentication,
-    ExternalDependency,
-    FailureHandler,
-    InMemoryConfig,
-    NodeTagsConfig,
+from kedro_airflow_k8s.config.kubernetes import (
     PodTemplate,
     ResourceProfile,
     SecretConfig,
-    SparkConfig,
     Toleration,
-    VolumeConfig,
 )
+from kedro_airflow_k8s.config.models import NodeTagsConfig
 from kedro_airflow_k8s.errors import ConfigError, PluginError
+from kedro_airflow_k8s.features.alerts.config import FailureHandler
+from kedro_airflow_k8s.features.in_memory.config import InMemoryConfig
+from kedro_airflow_k8s.features.mlflow.config import Authentication
+from kedro_airflow_k8s.features.sensors.config import ExternalDependency
+from kedro_airflow_k8s.features.spark.config import SparkConfig
+from kedro_airflow_k8s.features.volume.config import VolumeConfig
 
 PREFIX = "airflow-k8s config: "
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.render.dag import dag_file_name
+from kedro_airflow_k8s.names import dag_file_name
 from tests.helpers import REPO, copy_example, kedro
 from tests.mlflow.overlay import EXPERIMENT, apply_mlflow_overlay
 from tests.mlflow.server import MlflowServer, require_mlflow

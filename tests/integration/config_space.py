@@ -28,16 +28,12 @@ from pydantic import BaseModel
 
 from kedro_airflow_k8s import stages
 from kedro_airflow_k8s.config import PluginConfig
-from kedro_airflow_k8s.config.models import (
-    AIRFLOW_MACROS,
-    EARLIEST_START,
-    LATEST_START,
-    ResourceProfile,
-    RunConfig,
-    yyyymmdd,
-)
+from kedro_airflow_k8s.config.base import EARLIEST_START, LATEST_START, yyyymmdd
+from kedro_airflow_k8s.config.kubernetes import ResourceProfile
+from kedro_airflow_k8s.config.models import AIRFLOW_MACROS, RunConfig
+from kedro_airflow_k8s.names import dag_file_name
 from kedro_airflow_k8s.plan import build_plan
-from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, render_dag
+from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, NodeSpec, PipelineSpec
 
 CONTEXT = DagContext("Demo", "demo", "__default__", "local", "abc123")

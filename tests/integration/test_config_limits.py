@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from kedro_airflow_k8s.config import parse_config
-from kedro_airflow_k8s.config.models import INT32_MAX, INT64_MAX, MAX_MINUTES, MAX_SECONDS
+from kedro_airflow_k8s.config.base import INT32_MAX, INT64_MAX, MAX_MINUTES, MAX_SECONDS
 from kedro_airflow_k8s.errors import ConfigError
 from tests.integration.config_space import airflow_takes
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kedro_airflow_k8s.plan.naming import (
+from kedro_airflow_k8s.names import (
     POD_NAME_MAX,
     dns_label,
-    group_id_for,
-    group_path_for,
     short_hash,
-    task_id_for,
     unique,
 )
+from kedro_airflow_k8s.names import group_id as group_id_for
+from kedro_airflow_k8s.names import group_path as group_path_for
+from kedro_airflow_k8s.names import task_id as task_id_for
 from kedro_airflow_k8s.plan.task_names import NameRequest, allocate_names
 from tests.plan.plan_helpers import (
     DNS_LABEL,

@@ -12,8 +12,10 @@ from hypothesis import strategies as st
 
 from kedro_airflow_k8s.config import parse_config
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.names import dag_file_name
+from kedro_airflow_k8s.names import dag_id as dag_id_for
 from kedro_airflow_k8s.plan import PlanOptions, build_plan
-from kedro_airflow_k8s.render import DagContext, build_spec, dag_file_name, dag_id_for, render_dag
+from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.render.dag import runtime_source
 from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, NodeSpec, PipelineSpec
 
@@ -45,7 +47,10 @@ def _render(
 ) -> tuple[dict[str, Any], str]:
     run_config = parse_config(config).run_config
     pipeline, datasets = _chain(names)
-    options = PlanOptions(resource_profiles=frozenset(run_config.resources))
+    options = PlanOptions(
+        resource_profiles=frozenset(run_config.resources),
+        pod_templates=frozenset(run_config.kubernetes_pod_templates),
+    )
     plan = build_plan(pipeline, datasets, options)
     spec = build_spec(plan, run_config, context)
     return spec, render_dag(spec)
@@ -120,7 +125,7 @@ def test_spec_of_a_chain() -> None:
 
 def test_final_task_id_never_collides_with_a_node_task() -> None:
     spec, _ = _render(BASE, ["pipeline_complete"])
-    assert spec["final_task_id"] == "pipeline_complete_"
+    assert spec["final_task_id"] == "pipeline_complete_2"
 
 
 def test_added_task_ids_never_collide_with_node_tasks() -> None:
@@ -132,8 +137,8 @@ def test_added_task_ids_never_collide_with_node_tasks() -> None:
         }
     }
     spec, source = _render(config, ["data_volume_init", "wait_for_up", "data_volume_delete"])
-    assert spec["volume"]["create_task_id"] == "data_volume_init_"
-    assert spec["volume"]["delete_task_id"] == "data_volume_delete_"
+    assert spec["volume"]["create_task_id"] == "data_volume_init_2"
+    assert spec["volume"]["delete_task_id"] == "data_volume_delete_2"
     assert [e["task_id"] for e in spec["external_dependencies"]] == [
         "wait_for_up_2",
         "wait_for_up_3",
@@ -261,3 +266,31 @@ def test_any_strings_leave_the_generated_code_unchanged(
     dumps, value = _code_outside_spec(source)
     assert value == spec
     assert dumps == REFERENCE_CODE
+
+
+def test_a_pod_template_is_parsed_once_and_carried_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config parses the YAML when it is read; the SPEC takes the parsed manifest."""
+    import yaml
+
+    text = "kind: Pod\nspec:\n  priorityClassName: parsed-once-" + str(id(monkeypatch))
+    calls: list[str] = []
+    real = yaml.safe_load
+
+    def counting(stream: Any) -> Any:
+        calls.append(stream)
+        return real(stream)
+
+    monkeypatch.setattr(yaml, "safe_load", counting)
+    config = {
+        "run_config": {
+            "image": "i",
+            "kubernetes_pod_templates": {"__default__": {"template": text}},
+        }
+    }
+    spec, _ = _render(config, ["a"])
+    assert calls == [text]
+    manifest = spec["pod_templates"]["__default__"]["template"]
+    assert manifest["spec"] == {
+        "priorityClassName": text.rsplit(": ", 1)[1],
+        "containers": [{"name": "base"}],
+    }

@@ -6,8 +6,8 @@ from typing import Any
 
 from kedro_airflow_k8s.config import parse_config
 from kedro_airflow_k8s.config.models import RunConfig
+from kedro_airflow_k8s.names import Names
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
-from kedro_airflow_k8s.render.dag import _free_id
 from kedro_airflow_k8s.render.spark import SparkArtifactUrls, spark_spec, spark_tasks
 
 PARAMS = {"jinja": "--params={{ kedro_params({}, {}, dag_run.conf) }}"}
@@ -81,8 +81,7 @@ def urls(plan_: TaskPlan) -> SparkArtifactUrls:
 
 def free_id_in(plan_: TaskPlan) -> Any:
     """The renderer's ``free_id`` over the plan's task ids (as build_spec passes it)."""
-    taken = {t.full_task_id for t in plan_.tasks}
-    return lambda wanted: _free_id(wanted, taken)
+    return Names(t.full_task_id for t in plan_.tasks).claim
 
 
 def spec_for(

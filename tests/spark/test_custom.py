@@ -144,7 +144,7 @@ def test_operators_get_the_factorys_values() -> None:
 def test_cluster_ids_follow_the_spec() -> None:
     the_plan = plan(task("create_spark_cluster"), task("s", spark=True))
     operators = _operators(_source(Factory(), the_plan))
-    assert operators["create"]().task_id == "create_spark_cluster_"
+    assert operators["create"]().task_id == "create_spark_cluster_2"
     assert list(operators["submit"]) == ["s"]
 
 

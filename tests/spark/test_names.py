@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kedro_airflow_k8s.config.models import SparkConfig
+from kedro_airflow_k8s.features.spark.config import SparkConfig
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 from kedro_airflow_k8s.render.spark import cluster_base_name, create_after, spark_memory
 from tests.helpers import load_runtime
@@ -242,7 +242,7 @@ def test_spark_memory_rejects_bad_input(bad: str) -> None:
     [("2Ei", "2199023255552m"), ("1E", "953674316407m"), ("+1Gi", "1024m")],
 )
 def test_spark_memory_takes_every_quantity_the_config_accepts(quantity: str, expected: str) -> None:
-    from kedro_airflow_k8s.config.models import check_quantity
+    from kedro_airflow_k8s.config.base import check_quantity
 
     assert check_quantity(quantity) == quantity
     assert spark_memory(quantity) == expected

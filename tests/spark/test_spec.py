@@ -316,13 +316,13 @@ def test_custom_cluster_ids_do_not_clash_with_tasks() -> None:
     the_plan = plan(
         task("create_spark_cluster"),
         task("delete_spark_cluster"),
-        task("delete_spark_cluster_"),
+        task("delete_spark_cluster_2"),
         task("job", spark=True, upstream=("create_spark_cluster", "delete_spark_cluster")),
     )
     spec = _spec(the_plan, run_config(CUSTOM))
     assert spec["type"] == "custom"
-    assert spec["create_task_id"] == "create_spark_cluster_"
-    assert spec["delete_task_id"] == "delete_spark_cluster__"
+    assert spec["create_task_id"] == "create_spark_cluster_2"
+    assert spec["delete_task_id"] == "delete_spark_cluster_3"
     assert spec["create_after"] == ["create_spark_cluster", "delete_spark_cluster"]
     assert spec["jobs"] == {}
     assert spec["cluster"] == {
@@ -348,7 +348,7 @@ def test_build_spec_ids_are_unique_with_volume_and_final_task() -> None:
     ids += [spark["create_task_id"], spark["delete_task_id"]]
     ids += [spec["volume"]["create_task_id"], spec["volume"]["delete_task_id"]]
     assert len(ids) == len(set(ids)), ids
-    assert spark["create_task_id"] == "create_spark_cluster_"
+    assert spark["create_task_id"] == "create_spark_cluster_2"
     compile(render_dag(spec), "dag.py", "exec")
 
 

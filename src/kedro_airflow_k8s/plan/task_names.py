@@ -18,17 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kedro_airflow_k8s.plan.naming import (
-    FULL_TASK_ID_MAX,
-    GROUP_ID_MAX,
-    POD_NAME_MAX,
-    TASK_ID_MAX,
-    dns_label,
-    group_path_for,
-    task_id_for,
-    unique,
-    with_suffix,
-)
+from kedro_airflow_k8s import names
+from kedro_airflow_k8s.names import FULL_TASK_ID_MAX, GROUP_ID_MAX, POD_NAME_MAX, TASK_ID_MAX, Names
 
 # Ids Airflow registers under every TaskGroup besides the group itself.
 _GROUP_JOIN_IDS = ("upstream_join_id", "downstream_join_id")
@@ -54,15 +45,14 @@ class TaskName:
 
 
 def allocate_names(requests: Sequence[NameRequest]) -> list[TaskName]:
-    paths = _apart_from_top_level([group_path_for(request.namespace) for request in requests])
-    taken = _group_ids(paths)
-    last_suffix: dict[str, int] = {}
+    paths = _apart_from_top_level([names.group_path(request.namespace) for request in requests])
+    taken = Names(_group_ids(paths))
     named: list[tuple[tuple[str, ...], str]] = []
     for request, path in zip(requests, paths, strict=True):
-        task_id = _free_task_id(request.name, path, taken, last_suffix)
-        taken.add(_joined(path, task_id))
-        named.append((path, task_id))
-    pod_names = unique((dns_label(_joined(path, task_id)) for path, task_id in named), POD_NAME_MAX)
+        named.append((path, _free_task_id(request.name, path, taken)))
+    pod_names = names.unique(
+        (names.dns_label(_joined(path, task_id)) for path, task_id in named), POD_NAME_MAX
+    )
     return [
         TaskName(task_group=path, task_id=task_id, pod_name=pod)
         for (path, task_id), pod in zip(named, pod_names, strict=True)
@@ -71,7 +61,7 @@ def allocate_names(requests: Sequence[NameRequest]) -> list[TaskName]:
 
 def kept_namespace_levels(namespace: tuple[str, ...]) -> int:
     """How many namespace levels become TaskGroups (very long paths are cut)."""
-    return len(group_path_for(namespace))
+    return len(names.group_path(namespace))
 
 
 def _apart_from_top_level(paths: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -80,11 +70,11 @@ def _apart_from_top_level(paths: Sequence[tuple[str, ...]]) -> list[tuple[str, .
     top = {path[0] for path in paths if path}
     if not any(group in top for path in paths for group in path[1:]):
         return list(paths)
-    # the ids each parent's children have, to keep a suffixed id apart from its siblings
-    children: dict[tuple[str, ...], set[str]] = {}
+    # the ids in use under each parent: the top-level ids and the parent's own children
+    children: dict[tuple[str, ...], Names] = {}
     for path in paths:
         for depth in range(1, len(path)):
-            children.setdefault(path[:depth], set()).add(path[depth])
+            children.setdefault(path[:depth], Names(top)).take(path[depth])
     renamed: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def rename(path: tuple[str, ...]) -> tuple[str, ...]:
@@ -96,14 +86,7 @@ def _apart_from_top_level(paths: Sequence[tuple[str, ...]]) -> list[tuple[str, .
         parent = rename(path[:-1])
         group = path[-1]
         if group in top:
-            siblings = children[path[:-1]]
-            n = 2
-            while (candidate := with_suffix(group, f"_{n}", GROUP_ID_MAX)) in top or (
-                candidate in siblings
-            ):
-                n += 1
-            siblings.add(candidate)
-            group = candidate
+            group = children[path[:-1]].claim(group, GROUP_ID_MAX)
         renamed[path] = (*parent, group)
         return renamed[path]
 
@@ -125,17 +108,8 @@ def _group_ids(paths: Sequence[tuple[str, ...]]) -> set[str]:
     return taken
 
 
-def _free_task_id(
-    name: str, path: tuple[str, ...], taken: set[str], last_suffix: dict[str, int]
-) -> str:
-    """A task id for ``name`` in ``path`` whose full id is not ``taken`` yet."""
-    prefix_length = len(".".join(path)) + 1 if path else 0
-    room = min(TASK_ID_MAX, FULL_TASK_ID_MAX - prefix_length)
-    base = task_id_for(name, room)
-    full_base = _joined(path, base)
-    candidate, n = base, last_suffix.get(full_base, 1)
-    while _joined(path, candidate) in taken:
-        n += 1
-        candidate = with_suffix(base, f"_{n}", room)
-    last_suffix[full_base] = n
-    return candidate
+def _free_task_id(name: str, path: tuple[str, ...], taken: Names) -> str:
+    """A task id for ``name`` in ``path`` whose full id is not ``taken`` yet (and takes it)."""
+    prefix = ".".join(path) + "." if path else ""
+    room = min(TASK_ID_MAX, FULL_TASK_ID_MAX - len(prefix))
+    return taken.claim(names.task_id(name, room), room, prefix=prefix)

@@ -1,11 +1,5 @@
 """Pure rendering: plan + config → the text of a self-contained DAG file."""
 
-from kedro_airflow_k8s.render.dag import (
-    DagContext,
-    build_spec,
-    dag_file_name,
-    dag_id_for,
-    render_dag,
-)
+from kedro_airflow_k8s.render.dag import DagContext, build_spec, render_dag
 
-__all__ = ["DagContext", "build_spec", "dag_file_name", "dag_id_for", "render_dag"]
+__all__ = ["DagContext", "build_spec", "render_dag"]

@@ -7,35 +7,43 @@ call that builds the DAG. No I/O beyond reading the package's own template and r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from kedro_airflow_k8s import __version__, dag_tags
-from kedro_airflow_k8s.config.models import (
-    DEFAULT_START_DATE,
-    IN_MEMORY_ON_VOLUME,
-    ResourceProfile,
-    RunConfig,
-    parse_pod_template,
-)
+from kedro_airflow_k8s import __version__, dag_tags, names
+from kedro_airflow_k8s.config.base import DEFAULT_START_DATE
+from kedro_airflow_k8s.config.kubernetes import ResourceProfile, SecretConfig
+from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.features.alerts import feature as alerts
+from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME
 from kedro_airflow_k8s.mlflow_settings import MlflowSettings
-from kedro_airflow_k8s.plan.model import TaskKind, TaskPlan
-from kedro_airflow_k8s.plan.naming import short_hash
+from kedro_airflow_k8s.names import Names, sensor_id
+from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
+from kedro_airflow_k8s.runtime.spec import (
+    DagSpec,
+    JinjaValue,
+    MemorySpec,
+    MlflowSpec,
+    PodTemplateSpec,
+    ProfileSpec,
+    SecretSpec,
+    SensorSpec,
+    SparkSpec,
+    TaskSpec,
+    Text,
+    VolumeSpec,
+)
 
 if TYPE_CHECKING:  # jinja2 and the spark renderer are imported when they are needed
     import jinja2
 
     from kedro_airflow_k8s.render.spark import SparkArtifactUrls
 
-_TASK_ID_MAX = 250  # Airflow's longest task id
-_DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 FINAL_TASK_ID = "pipeline_complete"
 
 
@@ -57,23 +65,6 @@ class DagContext:
     commit_sha: str | None = None
 
 
-def dag_id_for(run_name: str, pipeline: str, env: str) -> str:
-    """``<run_name>.<pipeline>.<env>``: unique per pipeline and environment, valid for Airflow.
-
-    Characters Airflow does not allow become ``_`` and a short hash of the original keeps
-    different inputs apart.
-    """
-    raw = f"{run_name}.{pipeline}.{env}"
-    safe = _DAG_ID_UNSAFE.sub("_", raw)
-    if safe != raw or len(safe) > 240:
-        safe = f"{safe[:232]}_{short_hash(raw)}"
-    return safe
-
-
-def dag_file_name(dag_id: str) -> str:
-    return _FILE_UNSAFE.sub("_", dag_id) + ".py"
-
-
 def resolve_image(run_config: RunConfig, image: str | None) -> str:
     chosen = image or run_config.image
     if not chosen:
@@ -84,7 +75,7 @@ def resolve_image(run_config: RunConfig, image: str | None) -> str:
     return chosen
 
 
-def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
+def _profile_spec(profile: ResourceProfile) -> ProfileSpec:
     return {
         "requests": dict(profile.requests),
         "limits": dict(profile.limits),
@@ -98,13 +89,40 @@ def _profile_spec(profile: ResourceProfile) -> dict[str, Any]:
     }
 
 
+def _secret_spec(secret: SecretConfig) -> SecretSpec:
+    out: SecretSpec = {"secret": secret.secret, "deploy_type": secret.deploy_type}
+    if secret.deploy_target is not None:
+        out["deploy_target"] = secret.deploy_target
+    if secret.key is not None:
+        out["key"] = secret.key
+    return out
+
+
+def _task_spec(task: PlannedTask, context: DagContext, params: JinjaValue) -> TaskSpec:
+    out: TaskSpec = {
+        "task_id": task.task_id,
+        "full_task_id": task.full_task_id,
+        "group": list(task.task_group),
+        "pod_name": task.pod_name,
+        "kind": task.kind.value,
+        "nodes": list(task.nodes),
+        "profile": task.resource_profile,
+        "pod_template": task.pod_template,
+        "arguments": kedro_run_arguments(context.env, context.pipeline, task.nodes, params),
+        "upstream": list(task.upstream),
+    }
+    if task.memory_datasets:
+        out["memory_datasets"] = list(task.memory_datasets)
+    return out
+
+
 def kedro_run_arguments(
-    env: str, pipeline: str, nodes: tuple[str, ...], params: dict[str, str] | None = None
-) -> list[Any]:
+    env: str, pipeline: str, nodes: tuple[str, ...], params: JinjaValue | None = None
+) -> list[Text]:
     """The container arguments (the image's entrypoint is kept) that run ``nodes``.
 
     ``params`` is the template of the ``--params=...`` argument (see :func:`params_template`)."""
-    arguments: list[Any] = [
+    arguments: list[Text] = [
         "kedro",
         "run",
         "--env",
@@ -119,7 +137,7 @@ def kedro_run_arguments(
     return arguments
 
 
-def params_template(run_config: RunConfig) -> dict[str, str]:
+def params_template(run_config: RunConfig) -> JinjaValue:
     """``kedro run --params`` rendered by Airflow: the macros and Airflow Variables named in the
     config, then the run's conf (which wins), encoded by the runtime's ``kedro_params``.
 
@@ -132,24 +150,16 @@ def params_template(run_config: RunConfig) -> dict[str, str]:
 
 
 def external_dependencies_spec(
-    run_config: RunConfig, taken: set[str] | None = None
-) -> list[dict[str, Any]]:
+    run_config: RunConfig, taken: Names | None = None
+) -> list[SensorSpec]:
     """One sensor per entry, with task ids unique however many entries there are (and apart from
     the ids in ``taken``, which grows)."""
-    out: list[dict[str, Any]] = []
-    used = taken if taken is not None else set()
+    out: list[SensorSpec] = []
+    used = taken if taken is not None else Names()
     for entry in run_config.external_dependencies:
-        base = f"wait_for_{entry.dag_id}" + (f".{entry.task_id}" if entry.task_id else "")
-        if len(base) > _TASK_ID_MAX - 8:  # room for a "_<n>" suffix
-            base = f"{base[: _TASK_ID_MAX - 16]}_{short_hash(base)}"
-        task_id, number = base, 1
-        while task_id in used:
-            number += 1
-            task_id = f"{base}_{number}"
-        used.add(task_id)
         out.append(
             {
-                "task_id": task_id,
+                "task_id": used.claim(sensor_id(entry.dag_id, entry.task_id)),
                 "dag_id": entry.dag_id,
                 "external_task_id": entry.task_id,
                 "timeout_minutes": entry.timeout,
@@ -160,15 +170,7 @@ def external_dependencies_spec(
     return out
 
 
-def _free_id(wanted: str, taken: set[str]) -> str:
-    """``wanted``, with ``_`` appended until no task uses it."""
-    while wanted in taken:
-        wanted += "_"
-    taken.add(wanted)
-    return wanted
-
-
-def volume_spec(run_config: RunConfig, taken: set[str]) -> dict[str, Any] | None:
+def volume_spec(run_config: RunConfig, taken: Names) -> VolumeSpec | None:
     """The per-run volume, or None when it is not configured or disabled."""
     volume = run_config.volume
     if volume is None or volume.disabled:
@@ -180,8 +182,8 @@ def volume_spec(run_config: RunConfig, taken: set[str]) -> dict[str, Any] | None
         "skip_init": volume.skip_init,
         "owner": volume.owner,
         "mount_path": volume.mount_path,
-        "create_task_id": _free_id("data_volume_init", taken),
-        "delete_task_id": _free_id("data_volume_delete", taken),
+        "create_task_id": taken.claim("data_volume_init"),
+        "delete_task_id": taken.claim("data_volume_delete"),
     }
 
 
@@ -189,7 +191,7 @@ def volume_spec(run_config: RunConfig, taken: set[str]) -> dict[str, Any] | None
 IN_MEMORY_VOLUME_FOLDER = "kedro-airflow-k8s-in-memory"
 
 
-def memory_spec(plan: TaskPlan, run_config: RunConfig) -> dict[str, Any] | None:
+def memory_spec(plan: TaskPlan, run_config: RunConfig) -> MemorySpec | None:
     """Where the run keeps in-memory datasets that cross pods, or None when none do (or
     run_config.in_memory is not set)."""
     in_memory = run_config.in_memory
@@ -218,8 +220,8 @@ def mlflow_spec(
     *,
     dag_id: str,
     image: str,
-    taken: set[str],
-) -> dict[str, Any] | None:
+    taken: Names,
+) -> MlflowSpec | None:
     """One MLflow run per DAG run, when the project uses kedro-mlflow for this pipeline.
 
     The experiment is kedro-mlflow's (mlflow.yml, default the package name): MLflow refuses to
@@ -231,20 +233,23 @@ def mlflow_spec(
         "experiment_name": settings.experiment_name or context.package_name,
         "artifact_location": settings.artifact_location,
         "experiment_tags": dict(settings.experiment_tags),
-        "auth": run_config.authentication.model_dump(),
-        "task_id": _free_id("start_mlflow_run", taken),
-        "end_task_id": _free_id("end_mlflow_run", taken),
+        "auth": {
+            "type": run_config.authentication.type,
+            "params": list(run_config.authentication.params),
+        },
+        "task_id": taken.claim("start_mlflow_run"),
+        "end_task_id": taken.claim("end_mlflow_run"),
         "run_name": dag_id,
         "image": image,
     }
 
 
-def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, Any]:
-    """The pod templates the tasks use, parsed from YAML into plain data (never evaluated)."""
-    out: dict[str, Any] = {}
+def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, PodTemplateSpec]:
+    """The pod templates the tasks use, as plain data (parsed when the config was read)."""
+    out: dict[str, PodTemplateSpec] = {}
     for name in sorted(names):
         template = run_config.kubernetes_pod_templates[name]
-        out[name] = {"template": parse_pod_template(template.template), "image": template.image}
+        out[name] = {"template": template.manifest, "image": template.image}
     return out
 
 
@@ -260,7 +265,7 @@ def build_spec(
     with_external_dependencies: bool = True,
     mlflow: MlflowSettings | None = None,
     spark_urls: SparkArtifactUrls | None = None,
-) -> dict[str, Any]:
+) -> DagSpec:
     """The plain data the runtime builder turns into a DAG.
 
     ``schedule`` overrides run_config.cron_expression (``None``: manual runs only);
@@ -270,14 +275,14 @@ def build_spec(
     ``spark_urls`` says where the spark artifacts are (with run_config.spark).
     """
     run_name = run_config.run_name or context.package_name
-    dag_id = dag_id or dag_id_for(run_name, context.pipeline, context.env)
+    dag_id = dag_id or names.dag_id(run_name, context.pipeline, context.env)
     start = datetime.strptime(run_config.start_date or DEFAULT_START_DATE, "%Y%m%d")
     experiment = run_config.experiment_name or run_name
     commit = context.commit_sha or "unknown"
     pod_image = resolve_image(run_config, image)
     used_profiles = sorted({t.resource_profile for t in plan.tasks if t.resource_profile})
-    task_ids = {t.full_task_id for t in plan.tasks}
-    final_id = _free_id(FINAL_TASK_ID, task_ids)
+    task_ids = Names(t.full_task_id for t in plan.tasks)
+    final_id = task_ids.claim(FINAL_TASK_ID)
     groups = sorted({t.task_group[:i] for t in plan.tasks for i in range(1, len(t.task_group) + 1)})
     params = params_template(run_config)
     return {
@@ -316,34 +321,19 @@ def build_spec(
             "service_account_name": run_config.service_account_name,
             "kubernetes_conn_id": run_config.kubernetes_conn_id,
             "image_pull_secrets": list(run_config.image_pull_secrets),
-            "secrets": [s.model_dump(exclude_none=True) for s in run_config.secrets],
+            "secrets": [_secret_spec(secret) for secret in run_config.secrets],
             "env_vars": {
                 name: {"jinja": "{{ var.value." + name + " }}"} for name in run_config.env_vars
             },
         },
         "profiles": {name: _profile_spec(run_config.resources[name]) for name in used_profiles},
         "task_groups": [list(path) for path in groups],
-        "tasks": [
-            {
-                "task_id": task.task_id,
-                "full_task_id": task.full_task_id,
-                "group": list(task.task_group),
-                "pod_name": task.pod_name,
-                "kind": task.kind.value,
-                "nodes": list(task.nodes),
-                "profile": task.resource_profile,
-                "pod_template": task.pod_template,
-                "arguments": kedro_run_arguments(context.env, context.pipeline, task.nodes, params),
-                "upstream": list(task.upstream),
-                **({"memory_datasets": list(task.memory_datasets)} if task.memory_datasets else {}),
-            }
-            for task in plan.tasks
-        ],
+        "tasks": [_task_spec(task, context, params) for task in plan.tasks],
         "final_task_id": final_id,
         "external_dependencies": (
             external_dependencies_spec(run_config, task_ids) if with_external_dependencies else []
         ),
-        "failure_handlers": [h.model_dump() for h in run_config.failure_handlers],
+        alerts.SPEC_KEY: alerts.alerts_section(run_config.failure_handlers),
         "volume": volume_spec(run_config, task_ids),
         "memory": memory_spec(plan, run_config),
         "mlflow": mlflow_spec(
@@ -378,9 +368,9 @@ def _spark_section(
     run_name: str,
     image: str,
     urls: SparkArtifactUrls | None,
-    params: dict[str, str],
-    taken: set[str],
-) -> dict[str, Any] | None:
+    params: JinjaValue,
+    taken: Names,
+) -> SparkSpec | None:
     """The SPEC's spark section; None without ``run_config.spark`` (then the spark renderer is
     not even imported)."""
     if run_config.spark is None:
@@ -396,7 +386,7 @@ def _spark_section(
         image=image,
         urls=urls or SparkArtifactUrls(default_project_home(context.package_name)),
         params=params,
-        free_id=lambda wanted: _free_id(wanted, taken),
+        free_id=taken.claim,
     )
 
 
@@ -422,6 +412,7 @@ def runtime_source(module: str) -> str:
 
 # Runtime extension modules: embedded when their SPEC section is set (key, module, expression).
 EXTENSIONS = (
+    (alerts.SPEC_KEY, alerts.RUNTIME_MODULE, alerts.EXTENSION),
     ("mlflow", "mlflow_run", "MlflowExtension"),
     ("volume", "volume", "VolumeExtension(untemplated)"),
     ("memory", "memory", "MemoryExtension"),
@@ -430,7 +421,7 @@ EXTENSIONS = (
 CUSTOM_SPARK_EXTENSION = "SparkExtension(untemplated, CUSTOM_SPARK_OPERATORS)"
 
 
-def render_dag(spec: dict[str, Any], custom_spark_source: str | None = None) -> str:
+def render_dag(spec: DagSpec, custom_spark_source: str | None = None) -> str:
     """The text of the DAG file for ``spec``: same spec, byte-identical text.
 
     ``custom_spark_source`` is the checked source of a custom spark operator factory (see

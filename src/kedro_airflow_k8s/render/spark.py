@@ -16,15 +16,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from kedro_airflow_k8s import __version__
-from kedro_airflow_k8s.config.models import RunConfig, SparkConfig
+from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.features.spark.config import SparkConfig
+from kedro_airflow_k8s.names import cluster_name_base
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
 from kedro_airflow_k8s.render.spark_factory import SparkCluster, SparkJob, SparkOperatorFactoryBase
+from kedro_airflow_k8s.runtime.spec import (
+    DataprocJobSpec,
+    JinjaValue,
+    K8sJobSpec,
+    SparkClusterSpec,
+    SparkSpec,
+    Text,
+)
 
 CLUSTER_NAME_MACRO = "kak8s_spark_cluster_name"
 CLUSTER_NAME_TEMPLATE = "{{ " + CLUSTER_NAME_MACRO + "(run_id) }}"
-_CLUSTER_SAFE = re.compile(r"[^a-z0-9-]+")
 _QUANTITY = re.compile(
     r"^[+]?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[munkMGTPE])?$"
 )
@@ -65,12 +74,7 @@ def default_project_home(package_name: str) -> str:
 
 def cluster_base_name(spark: SparkConfig, run_name: str) -> str:
     """The configured base name, or one made from the run name (valid for Dataproc)."""
-    if spark.cluster_name:
-        return spark.cluster_name
-    base = _CLUSTER_SAFE.sub("-", run_name.lower()).strip("-")
-    if not base or not base[0].isalpha():
-        base = f"kedro-{base}".rstrip("-")
-    return base[:40].rstrip("-")
+    return spark.cluster_name or cluster_name_base(run_name)
 
 
 def spark_memory(quantity: str) -> str:
@@ -98,8 +102,8 @@ def spark_property(value: Any) -> str:
 
 
 def job_arguments(
-    env: str, pipeline: str, nodes: tuple[str, ...], runner: str, params: dict[str, str]
-) -> list[Any]:
+    env: str, pipeline: str, nodes: tuple[str, ...], runner: str, params: JinjaValue
+) -> list[Text]:
     """The run script's arguments for one group (``params`` is the ``--params`` template)."""
     return [
         "run",
@@ -226,9 +230,9 @@ def spark_spec(
     run_name: str,
     image: str,
     urls: SparkArtifactUrls,
-    params: dict[str, str],
+    params: JinjaValue,
     free_id: Any,
-) -> dict[str, Any] | None:
+) -> SparkSpec | None:
     """The SPEC's ``spark`` section, or None when spark groups run as pods (no spark config or
     no spark group in the plan). ``free_id(wanted)`` returns a task id nothing else uses."""
     spark = run_config.spark
@@ -237,16 +241,18 @@ def spark_spec(
         return None
     home_path = f"{urls.project_home}/src"
     extra_conf = {key: spark_property(value) for key, value in spark.conf.items()}
-    out: dict[str, Any] = {
+    jobs: dict[str, DataprocJobSpec | K8sJobSpec] = {}
+    out: SparkSpec = {
         "type": spark.type,
         "tasks": [task.full_task_id for task in tasks],
-        "jobs": {},
+        "jobs": jobs,
     }
+    cluster: SparkClusterSpec | None = None
     if spark.type in ("dataproc", "custom"):
         out["create_task_id"] = free_id("create_spark_cluster")
         out["delete_task_id"] = free_id("delete_spark_cluster")
         out["create_after"] = create_after(plan)
-        out["cluster"] = {
+        cluster = out["cluster"] = {
             "name_base": cluster_base_name(spark, run_name),
             "project_id": spark.project_id,
             "region": spark.region,
@@ -257,10 +263,11 @@ def spark_spec(
         actions = list(config.get("initialization_actions") or [])
         actions.append({"executable_file": urls.init_script})
         config["initialization_actions"] = actions
-        out["cluster"]["cluster_config"] = config
+        assert cluster is not None  # dataproc makes a cluster
+        cluster["cluster_config"] = config
         for task in tasks:
             properties = {"spark.executorEnv.PYTHONPATH": home_path, **extra_conf}
-            out["jobs"][task.full_task_id] = {
+            jobs[task.full_task_id] = {
                 "main_python_file_uri": (urls.run_scripts or {})[task.full_task_id],
                 "args": job_arguments(env, pipeline, task.nodes, spark.runner, params),
                 "properties": properties,
@@ -271,7 +278,7 @@ def spark_spec(
             profile = run_config.resources.get(task.resource_profile or "")
             conf = {**base, **_k8s_resource_conf(profile), **extra_conf}
             application = spark.run_script or (urls.run_scripts or {})[task.full_task_id]
-            out["jobs"][task.full_task_id] = {
+            jobs[task.full_task_id] = {
                 "application": application,
                 "conn_id": spark.conn_id,
                 "name": f"{run_name}-{task.task_id}"[:200],
@@ -309,14 +316,14 @@ def _check_imports(source: Any, where: str) -> str:
 
 def custom_operators_source(
     factory: SparkOperatorFactoryBase,
-    spec: dict[str, Any],
+    spec: SparkSpec,
     plan: TaskPlan,
     *,
     project_name: str,
     env: str,
     pipeline: str,
     urls: SparkArtifactUrls,
-    params: dict[str, str],
+    params: JinjaValue,
     runner: str,
     cluster_config: dict[str, Any],
     spark_conf: Mapping[str, Any] | None = None,

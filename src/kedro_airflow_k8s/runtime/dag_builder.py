@@ -35,7 +35,7 @@ size of the DAG.
 """
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.cncf.kubernetes.backcompat.backwards_compat_converters import (
     convert_affinity,
@@ -61,6 +61,9 @@ try:  # Airflow 3 (and 2.x with the standard provider installed)
     from airflow.providers.standard.operators.empty import EmptyOperator
 except ImportError:  # Airflow 2.10
     from airflow.operators.empty import EmptyOperator  # type: ignore[no-redef]
+
+if TYPE_CHECKING:  # the SPEC's types; never imported inside Airflow (runtime/spec.py)
+    from .spec import DagSpec, PodSection, ProfileSpec, SecretSpec, TaskSpec
 
 
 def link(upstream: Any, downstream: Any) -> None:
@@ -151,30 +154,7 @@ def _params_macro() -> Any:
     return globals()["kedro_params"]
 
 
-def slack_failure_callback(connection_id: str, template: str) -> Any:
-    """An ``on_failure_callback`` posting ``template`` (with {task} {dag} {execution_time} {url})
-    through the Slack webhook connection ``connection_id``."""
-
-    def notify(context: dict[str, Any]) -> None:
-        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-
-        ti = context.get("task_instance") or context.get("ti")
-        moment = context.get("logical_date") or getattr(context.get("dag_run"), "run_after", None)
-        fields = {
-            "task": getattr(ti, "task_id", "?"),
-            "dag": getattr(ti, "dag_id", "?"),
-            "execution_time": moment.isoformat() if moment is not None else "-",
-            "url": getattr(ti, "log_url", "") or "",
-        }
-        text = template
-        for name, value in fields.items():
-            text = text.replace("{" + name + "}", str(value))
-        SlackWebhookHook(slack_webhook_conn_id=connection_id).send(text=text)
-
-    return notify
-
-
-def build_secret(spec: dict[str, Any]) -> Secret:
+def build_secret(spec: "SecretSpec") -> Secret:
     return Secret(
         deploy_type=spec["deploy_type"],
         deploy_target=spec.get("deploy_target"),
@@ -183,7 +163,7 @@ def build_secret(spec: dict[str, Any]) -> Secret:
     )
 
 
-def build_pod_arguments(pod: dict[str, Any], profile: dict[str, Any] | None) -> dict[str, Any]:
+def build_pod_arguments(pod: "PodSection", profile: "ProfileSpec | None") -> dict[str, Any]:
     """Keyword arguments of KubernetesPodOperator shared by every node task of a profile."""
     kwargs: dict[str, Any] = {
         "image": _pod_untemplated(pod["image"], marks=False),
@@ -245,7 +225,7 @@ def _profile_models(kwargs: dict[str, Any], models: dict[str, Any]) -> None:
 
 
 def _extension_operator(
-    extensions: Any, spec: dict[str, Any], task: dict[str, Any], kwargs: Any, group: Any
+    extensions: Any, spec: "DagSpec", task: "TaskSpec", kwargs: Any, group: Any
 ) -> Any:
     """The first operator an extension's ``task_operator`` makes for ``task``, or None."""
     for extension in extensions:
@@ -262,7 +242,7 @@ def _extension_operator(
     return None
 
 
-def build_external_sensors(spec: dict[str, Any]) -> list[Any]:
+def build_external_sensors(spec: "DagSpec") -> list[Any]:
     """One sensor per external dependency: wait for another DAG (or one of its tasks)."""
     try:  # Airflow 3
         from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
@@ -285,19 +265,14 @@ def build_external_sensors(spec: dict[str, Any]) -> list[Any]:
     return sensors
 
 
-def build_dag(spec: dict[str, Any], extensions: Any = ()) -> DAG:
+def build_dag(spec: "DagSpec", extensions: Any = ()) -> DAG:
     """Create the DAG, its TaskGroups, one task per planned task and the final task."""
     dag_spec = spec["dag"]
-    default_args = dict(dag_spec["default_args"])
-    default_args["retry_delay"] = datetime.timedelta(
-        seconds=default_args.pop("retry_delay_seconds")
-    )
-    handlers = [
-        slack_failure_callback(h["connection_id"], h["message_template"])
-        for h in spec.get("failure_handlers", [])
-    ]
-    if handlers:
-        default_args["on_failure_callback"] = handlers
+    given = dag_spec["default_args"]
+    default_args: dict[str, Any] = {
+        key: value for key, value in given.items() if key != "retry_delay_seconds"
+    }
+    default_args["retry_delay"] = datetime.timedelta(seconds=given["retry_delay_seconds"])
     year, month, day = dag_spec["start_date"]
     dag_kwargs: dict[str, Any] = {
         "dag_id": dag_spec["dag_id"],

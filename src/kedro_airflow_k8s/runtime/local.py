@@ -41,7 +41,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:  # Airflow 3
     from airflow.sdk import BaseOperator
@@ -54,6 +54,9 @@ except ImportError:  # Airflow 2.10, and 3.x before the task SDK had them
         AirflowException,
         AirflowFailException,
     )
+
+if TYPE_CHECKING:  # the SPEC's types; never imported inside Airflow (runtime/spec.py)
+    from .spec import DagSpec, LocalSpec, TaskSpec
 
 # Seconds between SIGTERM and SIGKILL when a task is stopped. Airflow 3's supervisor gives a task
 # 5 s after its own SIGTERM before it kills the task process, so on_kill must be done before.
@@ -199,7 +202,15 @@ class LocalKedroRunOperator(BaseOperator):
             local_stop(process, self.kill_timeout)
 
 
-def local_doc(local_spec: dict[str, Any]) -> str:
+def local_section(spec: "DagSpec") -> "LocalSpec":
+    """``SPEC["local"]``, which a DAG given the local extension has."""
+    local_spec = spec.get("local")
+    if local_spec is None:
+        raise ValueError("LocalExtension needs the SPEC's local section")
+    return local_spec
+
+
+def local_doc(local_spec: "LocalSpec") -> str:
     """What the DAG's documentation says about local execution."""
     lines = [
         "**Local execution**: each task runs `kedro run` as a process of the Airflow worker, "
@@ -220,15 +231,13 @@ class LocalExtension:
         self.protect = protect
 
     @staticmethod
-    def dag_arguments(spec: dict[str, Any], kwargs: dict[str, Any]) -> None:
-        note = local_doc(spec["local"])
+    def dag_arguments(spec: "DagSpec", kwargs: dict[str, Any]) -> None:
+        note = local_doc(local_section(spec))
         kwargs["doc_md"] = f"{kwargs['doc_md']}\n\n{note}" if kwargs.get("doc_md") else note
 
-    def task_operator(
-        self, spec: dict[str, Any], task: dict[str, Any], kwargs: dict[str, Any]
-    ) -> Any:
+    def task_operator(self, spec: "DagSpec", task: "TaskSpec", kwargs: dict[str, Any]) -> Any:
         """The operator of every node task (spark groups included)."""
-        local_spec = spec["local"]
+        local_spec = local_section(spec)
         return LocalKedroRunOperator(
             task_id=task["task_id"],
             arguments=self.protect(list(task["arguments"])),

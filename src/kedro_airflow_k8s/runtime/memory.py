@@ -27,7 +27,11 @@ that read it load it from there. Concurrent runs never share a folder.
 import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the SPEC's types; never imported inside Airflow (runtime/spec.py)
+    from .spec import DagSpec, TaskSpec
+
 
 MEMORY_STORAGE_ENV = "KEDRO_AIRFLOW_K8S_MEMORY_STORAGE"
 MEMORY_DATASETS_ENV = "KEDRO_AIRFLOW_K8S_MEMORY_DATASETS"
@@ -87,8 +91,11 @@ class MemoryExtension:
     """DAG builder extension (see dag_builder): in-memory datasets kept in per-run storage."""
 
     @staticmethod
-    def dag_arguments(spec: dict[str, Any], kwargs: dict[str, Any]) -> None:
-        storage = spec["memory"]["storage"]
+    def dag_arguments(spec: "DagSpec", kwargs: dict[str, Any]) -> None:
+        memory = spec.get("memory")
+        if memory is None:
+            raise ValueError("MemoryExtension needs the SPEC's memory section")
+        storage = memory["storage"]
 
         def run_storage(dag_id: str, run_id: str) -> str:
             return memory_run_storage(storage, dag_id, run_id)
@@ -98,7 +105,7 @@ class MemoryExtension:
         kwargs["user_defined_macros"] = macros
 
     @staticmethod
-    def pod_arguments(spec: dict[str, Any], task: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    def pod_arguments(spec: "DagSpec", task: "TaskSpec", kwargs: dict[str, Any]) -> None:
         names = task.get("memory_datasets") or []
         if not names:
             return

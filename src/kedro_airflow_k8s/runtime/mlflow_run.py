@@ -34,7 +34,7 @@ that use them (the DAG file is parsed without them). Top-level names start with 
 import hashlib
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 try:  # Airflow 3
@@ -45,6 +45,10 @@ try:  # the task SDK's own, in its newer releases
     from airflow.sdk.exceptions import AirflowFailException
 except ImportError:  # Airflow 2.10, and 3.x before the task SDK had it
     from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
+
+if TYPE_CHECKING:  # the SPEC's types; never imported inside Airflow (runtime/spec.py)
+    from .spec import DagSpec, MlflowAuthSpec, MlflowSpec, TaskSpec
+
 
 MLFLOW_START_TASK_ID = "start_mlflow_run"
 MLFLOW_END_TASK_ID = "end_mlflow_run"
@@ -82,10 +86,10 @@ def mlflow_dag_run_key(dag_id: str, run_id: str) -> str:
 # --- authentication ------------------------------------------------------------------------------
 
 
-def mlflow_authenticate(auth: dict[str, Any] | None) -> None:
+def mlflow_authenticate(auth: "MlflowAuthSpec | None") -> None:
     """Make the credentials of ``auth`` available to the MLflow client of this process."""
-    kind = (auth or {}).get("type") or "Null"
-    params = [str(name) for name in (auth or {}).get("params") or []]
+    kind = (auth.get("type") if auth else None) or "Null"
+    params = [str(name) for name in (auth.get("params") if auth else None) or []]
     if kind == "Null":
         return
     if kind == "GoogleOAuth2":
@@ -205,7 +209,7 @@ def mlflow_run_tags(
 
 
 def mlflow_start_run(
-    mlflow_spec: dict[str, Any],
+    mlflow_spec: "MlflowSpec",
     dag_id: str,
     run_id: str,
     logical_date: Any = None,
@@ -242,7 +246,7 @@ def mlflow_start_run(
 
 
 def mlflow_end_run(
-    mlflow_spec: dict[str, Any], mlflow_run_id: str, failed: bool | None, run_name: str | None
+    mlflow_spec: "MlflowSpec", mlflow_run_id: str, failed: bool | None, run_name: str | None
 ) -> str | None:
     """Mark the run FINISHED or FAILED (``failed`` None: leave its status) and restore its name.
 
@@ -290,7 +294,7 @@ class MlflowStartRunOperator(BaseOperator):
     template_fields = ()
     ui_color = "#d8ecf7"
 
-    def __init__(self, *, mlflow_spec: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, *, mlflow_spec: "MlflowSpec", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mlflow_spec = mlflow_spec
 
@@ -312,7 +316,7 @@ class MlflowEndRunOperator(BaseOperator):
     ui_color = "#d8ecf7"
 
     def __init__(
-        self, *, mlflow_spec: dict[str, Any], node_task_ids: list[str], **kwargs: Any
+        self, *, mlflow_spec: "MlflowSpec", node_task_ids: list[str], **kwargs: Any
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
@@ -340,7 +344,7 @@ class MlflowExtension:
     """DAG builder extension (see dag_builder): one MLflow run per DAG run."""
 
     @staticmethod
-    def pod_arguments(spec: dict[str, Any], task: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    def pod_arguments(spec: "DagSpec", task: "TaskSpec", kwargs: dict[str, Any]) -> None:
         mlflow_spec = spec.get("mlflow")
         if not mlflow_spec:
             return
@@ -348,8 +352,8 @@ class MlflowExtension:
         env = dict(env) if env else {}
         start_task = mlflow_spec.get("task_id") or MLFLOW_START_TASK_ID
         env[MLFLOW_RUN_ID_ENV] = {"jinja": "{{ ti.xcom_pull(task_ids=" + repr(start_task) + ") }}"}
-        auth = mlflow_spec.get("auth") or {}
-        if auth.get("type") == "Vars":
+        auth = mlflow_spec.get("auth")
+        if auth and auth.get("type") == "Vars":
             for name in auth.get("params") or []:
                 if not str(name).isidentifier():
                     raise ValueError(f"MLflow auth variable {name!r} is not a valid name")
@@ -358,7 +362,7 @@ class MlflowExtension:
 
     @staticmethod
     def add_tasks(
-        dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]
+        dag: Any, spec: "DagSpec", roots: list[Any], leaves: list[Any]
     ) -> list[tuple[Any, Any]]:
         mlflow_spec = spec.get("mlflow")
         if not mlflow_spec:

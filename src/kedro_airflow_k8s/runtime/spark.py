@@ -15,7 +15,10 @@ The cluster name is unique per DAG run: ``<base>-<hash of dag id and run id>``, 
 """
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:  # the SPEC's types; never imported inside Airflow (runtime/spec.py)
+    from .spec import DagSpec, DataprocJobSpec, K8sJobSpec, SparkClusterSpec, SparkSpec, TaskSpec
 
 
 def spark_cluster_name(base: str, dag_id: str, run_id: str) -> str:
@@ -38,18 +41,34 @@ def _env_arguments(env: dict[str, Any]) -> list[Any]:
     return out
 
 
+def spark_section(spec: "DagSpec") -> "SparkSpec":
+    """``SPEC["spark"]``, which a DAG given the spark extension has."""
+    spark = spec.get("spark")
+    if spark is None:
+        raise ValueError("SparkExtension needs the SPEC's spark section")
+    return spark
+
+
+def spark_cluster(spark: "SparkSpec") -> "SparkClusterSpec":
+    """The cluster of a dataproc or custom spark section."""
+    cluster = spark.get("cluster")
+    if cluster is None:
+        raise ValueError(f"a spark section of type {spark['type']!r} has no cluster")
+    return cluster
+
+
 def dataproc_job(
-    spec: dict[str, Any], task_id: str, env: dict[str, Any], untemplated: Any
+    spec: "DagSpec", task_id: str, env: dict[str, Any], untemplated: Any
 ) -> dict[str, Any]:
     """The Dataproc API job of one spark group (strings protected from Jinja but the
     cluster name and the --params / environment templates)."""
-    spark = spec["spark"]
-    job = spark["jobs"][task_id]
+    spark = spark_section(spec)
+    job = cast("DataprocJobSpec", spark["jobs"][task_id])
     properties = dict(job.get("properties") or {})
     for name, value in env.items():
         properties.setdefault(f"spark.executorEnv.{name}", value)
     return {
-        "reference": {"project_id": untemplated(spark["cluster"]["project_id"])},
+        "reference": {"project_id": untemplated(spark_cluster(spark)["project_id"])},
         "placement": {"cluster_name": untemplated(SPARK_CLUSTER_TEMPLATE)},
         "pyspark_job": {
             "main_python_file_uri": untemplated(job["main_python_file_uri"]),
@@ -59,10 +78,10 @@ def dataproc_job(
     }
 
 
-def k8s_conf(spec: dict[str, Any], task_id: str, env: dict[str, Any]) -> dict[str, Any]:
+def k8s_conf(spec: "DagSpec", task_id: str, env: dict[str, Any]) -> dict[str, Any]:
     """A group's spark-submit properties: the generated ones, then the pod environment for
     the driver and executors (configured properties keep their value)."""
-    conf = dict(spec["spark"]["jobs"][task_id]["conf"])
+    conf = dict(cast("K8sJobSpec", spark_section(spec)["jobs"][task_id])["conf"])
     for name, value in env.items():
         conf.setdefault(f"spark.kubernetes.driverEnv.{name}", value)
         conf.setdefault(f"spark.executorEnv.{name}", value)
@@ -78,8 +97,8 @@ class SparkExtension:
         self.custom_operators = custom_operators or {}
 
     @staticmethod
-    def dag_arguments(spec: dict[str, Any], kwargs: dict[str, Any]) -> None:
-        spark = spec["spark"]
+    def dag_arguments(spec: "DagSpec", kwargs: dict[str, Any]) -> None:
+        spark = spark_section(spec)
         if "cluster" not in spark:
             return
         base, dag_id = spark["cluster"]["name_base"], spec["dag"]["dag_id"]
@@ -89,12 +108,10 @@ class SparkExtension:
         )
         kwargs["user_defined_macros"] = macros
 
-    def task_operator(
-        self, spec: dict[str, Any], task: dict[str, Any], kwargs: dict[str, Any]
-    ) -> Any:
+    def task_operator(self, spec: "DagSpec", task: "TaskSpec", kwargs: dict[str, Any]) -> Any:
         """The operator of a spark group's task, or None for the other tasks."""
         untemplated = self.protect
-        spark = spec["spark"]
+        spark = spark_section(spec)
         task_id = task["full_task_id"]
         if task_id not in spark["tasks"]:
             return None
@@ -104,11 +121,12 @@ class SparkExtension:
                 DataprocSubmitJobOperator,
             )
 
+            cluster = spark_cluster(spark)
             return DataprocSubmitJobOperator(
                 task_id=task["task_id"],
-                project_id=untemplated(spark["cluster"]["project_id"]),
-                region=untemplated(spark["cluster"]["region"]),
-                gcp_conn_id=untemplated(spark["cluster"]["gcp_conn_id"]),
+                project_id=untemplated(cluster["project_id"]),
+                region=untemplated(cluster["region"]),
+                gcp_conn_id=untemplated(cluster["gcp_conn_id"]),
                 job=dataproc_job(spec, task_id, env, untemplated),
             )
         if spark["type"] == "k8s":
@@ -116,7 +134,7 @@ class SparkExtension:
                 SparkSubmitOperator,
             )
 
-            job = spark["jobs"][task_id]
+            job = cast("K8sJobSpec", spark["jobs"][task_id])
             return SparkSubmitOperator(
                 task_id=task["task_id"],
                 conn_id=job["conn_id"],
@@ -135,9 +153,9 @@ class SparkExtension:
         return operator
 
     def add_tasks(
-        self, dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]
+        self, dag: Any, spec: "DagSpec", roots: list[Any], leaves: list[Any]
     ) -> list[tuple[Any, Any]]:
-        spark = spec["spark"]
+        spark = spark_section(spec)
         if "create_task_id" not in spark:
             return []
         if spark["type"] == "dataproc":
@@ -146,7 +164,7 @@ class SparkExtension:
                 DataprocDeleteClusterOperator,
             )
 
-            cluster = spark["cluster"]
+            cluster = spark_cluster(spark)
             common = {
                 "project_id": self.protect(cluster["project_id"]),
                 "region": self.protect(cluster["region"]),
@@ -166,11 +184,15 @@ class SparkExtension:
             create = self.custom_operators["create"]()
             delete = self.custom_operators["delete"]()
             delete.trigger_rule = type(create.trigger_rule)("all_done")  # Airflow's TriggerRule
-            for operator, wanted in ((create, "create_task_id"), (delete, "delete_task_id")):
-                if operator.task_id != spark[wanted]:
+            wanted_ids = (
+                (create, "create_task_id", spark["create_task_id"]),
+                (delete, "delete_task_id", spark["delete_task_id"]),
+            )
+            for operator, wanted, wanted_id in wanted_ids:
+                if operator.task_id != wanted_id:
                     raise ValueError(
                         f"the custom spark factory's operator has task_id {operator.task_id!r}; "
-                        f"use SparkCluster.{wanted} ({spark[wanted]!r})"
+                        f"use SparkCluster.{wanted} ({wanted_id!r})"
                     )
         jobs = [dag.get_task(task_id) for task_id in spark["tasks"]]
         after = [dag.get_task(task_id) for task_id in spark.get("create_after", [])]

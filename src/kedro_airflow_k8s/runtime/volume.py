@@ -34,7 +34,7 @@ import logging
 import posixpath
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -46,6 +46,10 @@ try:  # Airflow 3 (and 2.x with the standard provider installed)
     from airflow.providers.standard.operators.python import PythonOperator
 except ImportError:  # Airflow 2.10
     from airflow.operators.python import PythonOperator  # type: ignore[no-redef]
+
+if TYPE_CHECKING:  # the SPEC's types; never imported inside Airflow (runtime/spec.py)
+    from .spec import DagSpec, TaskSpec, VolumeSpec
+
 
 VOLUME_MACRO = "kedro_volume_claim_name"
 # What the pods' claim name is when Airflow renders their templates: the same function as the
@@ -283,13 +287,21 @@ def volume_set_fs_group(kwargs: dict[str, Any], owner: int | None) -> None:
     )
 
 
-def volume_init_pod_arguments(spec: dict[str, Any], protect: Any) -> dict[str, Any]:
+def volume_section(spec: "DagSpec") -> "VolumeSpec":
+    """``SPEC["volume"]``, which a DAG given the volume extension has."""
+    volume = spec.get("volume")
+    if volume is None:
+        raise ValueError("VolumeExtension needs the SPEC's volume section")
+    return volume
+
+
+def volume_init_pod_arguments(spec: "DagSpec", protect: Any) -> dict[str, Any]:
     """KubernetesPodOperator arguments of the init pod: the node pods' image, namespace,
     connection, pull settings and service account, the ``__default__`` resource profile and pod
     template when the SPEC has them (quotas, node selectors, tolerations, sidecar annotations
     apply to it as to a node), the claim at a temporary path and fsGroup. ``protect`` is the
     builder's ``untemplated``: user strings Airflow would render stay verbatim."""
-    pod, volume = spec["pod"], spec["volume"]
+    pod, volume = spec["pod"], volume_section(spec)
     command = volume_init_command(volume["mount_path"])
     ext = KubernetesPodOperator.template_ext
 
@@ -318,7 +330,7 @@ def volume_init_pod_arguments(spec: dict[str, Any], protect: Any) -> dict[str, A
         kwargs["image_pull_secrets"] = [
             k8s.V1LocalObjectReference(name=name) for name in pod["image_pull_secrets"]
         ]
-    profile = (spec.get("profiles") or {}).get("__default__") or {}
+    profile: Any = (spec.get("profiles") or {}).get("__default__") or {}
     if profile.get("requests") or profile.get("limits"):
         kwargs["container_resources"] = k8s.V1ResourceRequirements(
             requests=profile.get("requests") or None, limits=profile.get("limits") or None
@@ -330,7 +342,7 @@ def volume_init_pod_arguments(spec: dict[str, Any], protect: Any) -> dict[str, A
         kwargs["tolerations"] = list(profile["tolerations"])
     if profile.get("affinity"):
         kwargs["affinity"] = profile["affinity"]
-    template = (spec.get("pod_templates") or {}).get("__default__") or {}
+    template: Any = (spec.get("pod_templates") or {}).get("__default__") or {}
     if template.get("template"):
         kwargs["pod_template_dict"] = verbatim(template["template"])
     if template.get("image"):
@@ -355,8 +367,8 @@ class VolumeInitPodOperator(KubernetesPodOperator):
         return super().execute(context)
 
 
-def _volume_settings(spec: dict[str, Any]) -> dict[str, Any]:
-    volume, pod = spec["volume"], spec["pod"]
+def _volume_settings(spec: "DagSpec") -> dict[str, Any]:
+    volume, pod = volume_section(spec), spec["pod"]
     return {
         "volume": {
             "storage_class": volume.get("storage_class"),
@@ -369,7 +381,7 @@ def _volume_settings(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _volume_python_task(
-    task_id: str, action: str, spec: dict[str, Any], protect: Any, **kwargs: Any
+    task_id: str, action: str, spec: "DagSpec", protect: Any, **kwargs: Any
 ) -> Any:
     settings = {"action": action, "settings": _volume_settings(spec)}
     return PythonOperator(
@@ -390,14 +402,14 @@ class VolumeExtension:
         self.protect = protect
 
     @staticmethod
-    def dag_arguments(spec: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    def dag_arguments(spec: "DagSpec", kwargs: dict[str, Any]) -> None:
         macros = dict(kwargs.get("user_defined_macros") or {})
         macros[VOLUME_MACRO] = volume_claim_name
         kwargs["user_defined_macros"] = macros
 
     @staticmethod
-    def pod_arguments(spec: dict[str, Any], task: dict[str, Any], kwargs: dict[str, Any]) -> None:
-        volume = spec["volume"]
+    def pod_arguments(spec: "DagSpec", task: "TaskSpec", kwargs: dict[str, Any]) -> None:
+        volume = volume_section(spec)
         mount = k8s.V1VolumeMount(
             name=VOLUME_POD_VOLUME_NAME,
             mount_path=volume_check_mount_path(volume["mount_path"]),
@@ -408,9 +420,9 @@ class VolumeExtension:
         volume_set_fs_group(kwargs, volume.get("owner"))
 
     def add_tasks(
-        self, dag: Any, spec: dict[str, Any], roots: list[Any], leaves: list[Any]
+        self, dag: Any, spec: "DagSpec", roots: list[Any], leaves: list[Any]
     ) -> list[tuple[Any, Any]]:
-        volume = spec["volume"]
+        volume = volume_section(spec)
         if volume.get("skip_init"):
             create = _volume_python_task(volume["create_task_id"], "create", spec, self.protect)
         else:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -21,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from kedro_airflow_k8s.names import readable_dns_label, readable_run_name
 from kedro_airflow_k8s.yaml_text import omegaconf_literal, yaml_scalar
 
 #: ``${kedro_config:NAME,...}`` values the written ``kedro-airflow-k8s.yaml`` reads, so the
@@ -34,8 +34,6 @@ SCHEDULE_WORKFLOW = "airflow-k8s-on-merge.yml"
 #: The project folder inside the image; the data volume's default ``mount_path`` is its data/.
 IMAGE_WORKDIR = "/home/kedro_docker"
 
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-_NOT_RUN_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 _PYTHON_VERSION = re.compile(r"[0-9]+\.[0-9]+")
 _REQUIREMENT = re.compile(r"[A-Za-z0-9_.\-\[\],<>=!~ ]+")
 
@@ -57,10 +55,8 @@ class DerivedNames:
 def names_from_package(package_name: str) -> DerivedNames:
     """The run name, and the image and namespace name, from the package name: each valid for
     its use (accents dropped, other characters replaced; a fallback when nothing is left)."""
-    ascii_text = unicodedata.normalize("NFKD", package_name).encode("ascii", "ignore").decode()
-    run_name = _NOT_RUN_NAME.sub("_", ascii_text).strip("_.-") or "kedro_project"
-    slug = _NOT_SLUG.sub("-", run_name.lower()).strip("-")[:63].strip("-") or "kedro-project"
-    return DerivedNames(run_name=run_name, slug=slug)
+    run_name = readable_run_name(package_name)
+    return DerivedNames(run_name=run_name, slug=readable_dns_label(run_name))
 
 
 def plugin_requirement(version: str, output: str) -> str:

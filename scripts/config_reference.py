@@ -1,4 +1,5 @@
-"""Markdown reference of every config key, generated from the models (docs/configuration.md)."""
+"""Markdown reference of every config key, generated from the models (docs/configuration.md):
+``python scripts/config_reference.py > docs/configuration.md`` (with the package importable)."""
 
 from __future__ import annotations
 
@@ -112,8 +113,8 @@ def config_reference() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "<!-- Generated from kedro_airflow_k8s.config.models by "
-        "`python -m kedro_airflow_k8s.config.reference > docs/configuration.md`. -->",
+        "<!-- Generated from the config models by "
+        "`python scripts/config_reference.py > docs/configuration.md`. -->",
         "",
         "`conf/base/kedro-airflow-k8s.yaml` (also `.yml` and files under "
         "`kedro-airflow-k8s/`), overlaid key by key by the run environment. Unknown keys are "

@@ -1,5 +1,6 @@
 """Markdown reference of every command and option, generated from the click commands
-(docs/commands.md): ``python -m kedro_airflow_k8s.cli_reference > docs/commands.md``."""
+(docs/commands.md): ``python scripts/command_reference.py > docs/commands.md`` (with the package
+importable)."""
 
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ def command_reference() -> str:
         "# Command reference",
         "",
         "<!-- Generated from kedro_airflow_k8s.cli by "
-        "`python -m kedro_airflow_k8s.cli_reference > docs/commands.md`. -->",
+        "`python scripts/command_reference.py > docs/commands.md`. -->",
         "",
         f"Every command runs inside a Kedro project as `{PROGRAM} {GROUP_NAME} [OPTIONS] COMMAND "
         "[ARGS]...`. The options of the group (`-e/--env`, `-p/--pipelines`) go before the "

@@ -1,0 +1,151 @@
+"""What every config model shares: the base model, the limits of what Airflow, Kubernetes and
+Python hold, and the checks of Kubernetes names, labels and quantities.
+
+The models themselves live where they are used: the core keys in :mod:`.models` and
+:mod:`.kubernetes`, each optional feature's keys in its home under ``features/``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
+
+# --- limits of what Airflow, Kubernetes and Python hold ----------------------------------------
+
+#: Kubernetes int32 fields (fsGroup) and Airflow's try counters are signed 32-bit integers.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+#: Durations: seconds in a signed 32-bit integer (about 68 years), what C ints take.
+MAX_SECONDS = INT32_MAX
+MAX_MINUTES = MAX_SECONDS // 60
+#: Dates from which every date Airflow derives (the first run, a retry, a sensor's look-back,
+#: each at most MAX_SECONDS away) stays within the years 1 to 9999 that Python holds.
+EARLIEST_START = date(100, 1, 1)
+LATEST_START = date(9899, 12, 31)
+DEFAULT_START_DATE = "20240101"
+
+
+def yyyymmdd(day: date) -> str:
+    """``day`` as YYYYMMDD, four digits of year always (strftime drops zeros on some systems)."""
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
+#: The longest DAG or task id Airflow takes.
+AIRFLOW_ID_MAX = 250
+
+# --- value checks shared by several models ------------------------------------------------------
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+QUANTITY = re.compile(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[munkMGTPE]|[KMGTPE]i)?$")
+_RESOURCE_NAME = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+TAG_TEXT = re.compile(r"^[A-Za-z0-9_.-]+$")
+AIRFLOW_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+YYYYMMDD = re.compile(r"^[0-9]{8}\Z")
+
+
+def check_label_key(key: str) -> str:
+    """A Kubernetes label/annotation key: optional DNS-subdomain prefix and a name <= 63 chars."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)):
+        raise ValueError(f"{key!r} is not a valid Kubernetes key: bad prefix {prefix!r}")
+    if not name or len(name) > 63 or not LABEL_NAME.match(name):
+        raise ValueError(
+            f"{key!r} is not a valid Kubernetes key: the name part must be 1-63 letters, digits, "
+            "'-', '_' or '.', starting and ending with a letter or digit"
+        )
+    return key
+
+
+def check_object_name(name: str, kind: str) -> str:
+    """A Kubernetes object name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.')."""
+    if len(name) > 253 or not DNS_SUBDOMAIN.match(name):
+        raise ValueError(
+            f"{name!r} is not a valid Kubernetes {kind} name: at most 253 lowercase letters, "
+            "digits, '-' or '.', starting and ending with a letter or digit"
+        )
+    return name
+
+
+def check_image(value: str) -> str:
+    if not _IMAGE.match(value):
+        raise ValueError(f"{value!r} is not a valid image reference")
+    return value
+
+
+def check_label_value(value: str) -> str:
+    if value and (len(value) > 63 or not LABEL_NAME.match(value)):
+        raise ValueError(
+            f"{value!r} is not a valid Kubernetes label value: at most 63 letters, digits, '-', "
+            "'_' or '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_quantity(value: str | int | float) -> str:
+    text = str(value)
+    if isinstance(value, bool) or not QUANTITY.match(text):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes quantity (examples: 500m, 2, 1.5, 512Mi, 4Gi)"
+        )
+    return text
+
+
+def check_labels(values: dict[str, str]) -> dict[str, str]:
+    for key, value in values.items():
+        check_label_key(key)
+        check_label_value(value)
+    return values
+
+
+def check_annotations(values: dict[str, str]) -> dict[str, str]:
+    for key in values:
+        check_label_key(key)
+    return values
+
+
+_STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+
+
+def _check_resource_name(name: str) -> None:
+    if "/" in name and _RESOURCE_NAME.match(name):
+        return  # an extended resource such as nvidia.com/gpu
+    if name in _STANDARD_RESOURCES or name.startswith("hugepages-"):
+        return
+    close = difflib.get_close_matches(name, _STANDARD_RESOURCES, n=1)
+    if "gpu" in name.lower():  # difflib would say 'cpu': wrong advice for a GPU
+        close = ["nvidia.com/gpu"]
+    hint = (
+        f"did you mean {close[0]!r}?"
+        if close
+        else "use cpu, memory, ephemeral-storage, hugepages-<size> or a prefixed name "
+        "such as nvidia.com/gpu"
+    )
+    raise ValueError(f"{name!r} is not a Kubernetes resource name; {hint}")
+
+
+def check_quantities(values: dict[str, str | int | float]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, quantity in values.items():
+        _check_resource_name(name)
+        out[name] = check_quantity(quantity)
+    return out
+
+
+class ConfigModel(BaseModel):
+    """Base of every section: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# StrictFloat: a lax float would turn `cpu: true` into the quantity "1.0".
+Quantities = dict[StrictStr, StrictStr | StrictInt | StrictFloat]

@@ -1,0 +1,25 @@
+"""The compile side of failure alerts: the SPEC's ``failure_handlers`` section."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from kedro_airflow_k8s.features.alerts.config import FailureHandler
+from kedro_airflow_k8s.runtime.spec import AlertSpec
+
+#: The section's key in the SPEC, the runtime module embedded for it and its extension.
+SPEC_KEY: Final = "failure_handlers"
+RUNTIME_MODULE = "alerts"
+EXTENSION = "AlertsExtension"
+
+
+def alerts_section(handlers: list[FailureHandler]) -> list[AlertSpec]:
+    """One entry per configured handler (empty: no alerts, the runtime module is not embedded)."""
+    return [
+        {
+            "type": handler.type,
+            "connection_id": handler.connection_id,
+            "message_template": handler.message_template,
+        }
+        for handler in handlers
+    ]
