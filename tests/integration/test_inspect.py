@@ -51,7 +51,7 @@ spec:
 def dags(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("inspect")
     project = copy_example(base)
-    path = project / "conf" / "base" / "airflow-k8s.yaml"
+    path = project / "conf" / "base" / "kedro-airflow-k8s.yaml"
     config = yaml.safe_load(path.read_text())
     run_config = config["run_config"]
     for profile in run_config["resources"].values():  # every pod has a profile
