@@ -2,6 +2,7 @@
 
     python benchmarks/scale_benchmark.py [--sizes 1000 5000 10000] [--repeat 3] [--seed 7]
                                          [--profile] [--keep DIR]
+    python benchmarks/scale_benchmark.py --fixtures [--keep DIR]
 
 For each size it writes a Kedro project whose pipeline has that many nodes (the seeded graphs of
 ``plan_benchmark.py``: local data flow with long-range edges, nested namespaces, resource tags;
@@ -17,6 +18,11 @@ dataset. Then, side by side in the same run, in fresh processes and alternating:
   the DAG (which the DAG processor does after the parse, outside its import timeout);
 * the tasks (pods) and the critical path in pods per grouping strategy, on the project and on
   the plan benchmark's pipelines with tag groups, spark nodes and in-memory datasets.
+
+``--fixtures`` instead counts the tasks (pods) and the critical path per grouping strategy of the
+bundled example and the test projects: each is copied, given the configuration
+``kedro airflow-k8s init`` writes when it has none, and planned by
+``kedro airflow-k8s compile --group-by STRATEGY --explain json``.
 
 It prints ratios against the baselines and whether the scale goals are met. ``--profile``
 adds where compile spends its time (cProfile of the largest size, in-process). Nothing is
@@ -382,6 +388,100 @@ def synthetic_pods(size: int, seed: int) -> dict[str, dict[str, Any]]:
     return out
 
 
+# --- pods of the bundled example and the test projects --------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = (
+    "examples/spaceflights",
+    "tests/data/transcoding_project",
+    "tests/data/modular_project",
+    "tests/data/grouping_project",
+    "tests/data/spark_project",
+)
+TASK_PLAN_FORMAT = "kedro-airflow-k8s/task-plan"
+
+
+def _task_plan(stdout: str) -> dict[str, Any]:
+    """The JSON task plan among what ``compile --explain json`` prints (Kedro's log lines go to
+    the same stream before it)."""
+    decoder = json.JSONDecoder()
+    offset = 0
+    for line in stdout.splitlines(keepends=True):
+        if line.rstrip() == "{":
+            try:
+                found, _ = decoder.raw_decode(stdout[offset:])
+            except json.JSONDecodeError:
+                pass
+            else:
+                if isinstance(found, dict) and found.get("format") == TASK_PLAN_FORMAT:
+                    return found
+        offset += len(line)
+    raise SystemExit(f"no task plan in the output of compile --explain json:\n{stdout[-3000:]}")
+
+
+def critical_path(tasks: Sequence[dict[str, Any]]) -> int:
+    """The longest chain of tasks, in tasks, through the plan's ``upstream`` links."""
+    upstream = {task["full_task_id"]: task["upstream"] for task in tasks}
+    depth: dict[str, int] = {}
+
+    def visit(task_id: str) -> int:
+        if task_id not in depth:
+            depth[task_id] = 1 + max((visit(u) for u in upstream[task_id]), default=0)
+        return depth[task_id]
+
+    return max((visit(task_id) for task_id in upstream), default=0)
+
+
+def explained_pods(project: Path, strategy: str, env: dict[str, str]) -> list[int] | str:
+    """``[tasks running nodes, critical path, nodes]`` of ``compile --group-by STRATEGY
+    --explain json`` on ``project``, or why compile refused."""
+    command = kedro("airflow-k8s", "compile", "--group-by", strategy, "--explain", "json")
+    done = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=DEFAULT_TIMEOUT
+    )
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if line.startswith("Error: ")]
+        if not errors:
+            raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
+        reason = errors[-1][len("Error: ") :].split(":")[0]
+        return f"refused (exit {done.returncode}): {reason}"
+    tasks = [task for task in _task_plan(done.stdout)["tasks"] if task["nodes"]]
+    return [len(tasks), critical_path(tasks), sum(len(task["nodes"]) for task in tasks)]
+
+
+def fixture_pods(root: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Pods per strategy of each project of ``FIXTURES``, copied under ``root`` (with the
+    configuration ``kedro airflow-k8s init`` writes when the project has none)."""
+    out: dict[str, dict[str, Any]] = {}
+    for relative in FIXTURES:
+        project = root / Path(relative).name
+        shutil.copytree(REPO / relative, project, ignore=shutil.ignore_patterns("dag", ".airflow"))
+        if not list(project.glob("conf/*/kedro-airflow-k8s.yaml")):
+            measure(kedro("airflow-k8s", "init", "https://airflow.example.com"), project, env)
+        out[project.name] = {s: explained_pods(project, s, env) for s in STRATEGIES}
+    return out
+
+
+def print_fixture_pods(pods: dict[str, dict[str, Any]]) -> None:
+    print("\n== pods of the bundled example and the test projects (compile --explain json) ==")
+    nodes = {
+        name: next((v[2] for v in counts.values() if isinstance(v, list)), None)
+        for name, counts in pods.items()
+    }
+    width = max(len(name) for name in pods) + 2
+    print(f"{'pods [tasks/critical path]':<28}" + "".join(f"{n:>{width}}" for n in pods))
+    print(f"{'  nodes':<28}" + "".join(f"{n or '-'!s:>{width}}" for n in nodes.values()))
+    for strategy in STRATEGIES:
+        cells = []
+        for counts in pods.values():
+            value = counts[strategy]
+            cells.append(f"{value[0]}/{value[1]}" if isinstance(value, list) else "refused")
+        print(f"  group_by: {strategy:<16}" + "".join(f"{c:>{width}}" for c in cells))
+    refusals = {v for counts in pods.values() for v in counts.values() if isinstance(v, str)}
+    for reason in sorted(refusals):
+        print(f"  ({reason})")
+
+
 # --- where compile's time goes -------------------------------------------------------------------
 
 PROFILE = textwrap.dedent(
@@ -681,7 +781,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-parse", action="store_true", help="leave out the DAG parses (compile only)"
     )
+    parser.add_argument(
+        "--fixtures",
+        action="store_true",
+        help="only the pods per strategy of the bundled example and the test projects",
+    )
     args = parser.parse_args(argv)
+    if args.fixtures:
+        with tempfile.TemporaryDirectory(prefix="kak8s-fixtures-") as temp:
+            root = args.keep or Path(temp)
+            root.mkdir(parents=True, exist_ok=True)
+            print_fixture_pods(fixture_pods(root, environment(root / "airflow_home")))
+        return 0
     with_kedro_airflow = has_kedro_airflow()
     if not with_kedro_airflow:
         print(

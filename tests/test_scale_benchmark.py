@@ -48,3 +48,44 @@ def test_scale_benchmark_runs_on_a_small_project(tmp_path: Path) -> None:
     # the generated project is a real Kedro project with the DAG of every node
     dag = next((tmp_path / "work_30" / "ours").glob("*.py"))
     assert dag.read_text().count("'full_task_id':") == 30
+
+
+def test_fixture_pods_are_counted_from_compile_explain(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEDRO_", "AIRFLOW__"))}
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--fixtures", "--keep", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    names = ("spaceflights", "transcoding_project", "modular_project", "grouping_project")
+    header = next(line for line in out.splitlines() if line.startswith("pods [tasks/"))
+    assert header.split()[3:] == [*names, "spark_project"]
+    rows = {}
+    for line in out.splitlines():
+        found = re.match(r"^  group_by: (\S+) +(.*)$", line)
+        if found:
+            rows[found.group(1)] = found.group(2).split()
+    assert set(rows) == {"none", "memory", "namespace", "chain", "memory,chain", "namespace,chain"}
+    for cells in rows.values():
+        assert len(cells) == 5
+        assert all(re.fullmatch(r"\d+/\d+|refused", cell) for cell in cells), cells
+    # the transcoding project passes data in memory: refused one pod per node, fused by memory
+    assert rows["none"][1] == "refused"
+    assert re.fullmatch(r"\d+/\d+", rows["memory"][1])
+    assert "in-memory data cannot move between tasks" in out
+    # chain fusion never adds pods, and a critical path is never longer than the task count
+    for before, after in zip(rows["none"], rows["chain"], strict=True):
+        if before != "refused":
+            tasks, path = map(int, before.split("/"))
+            assert path <= tasks
+            assert int(after.split("/")[0]) <= tasks
+    # the grouping project: 9 nodes, a tag group of two and a spark group of three -> 6 tasks
+    assert rows["none"][3] == "6/6"
+    # each project was copied and given the plugin's config by init when it had none
+    assert (tmp_path / "modular_project" / "conf" / "base" / "kedro-airflow-k8s.yaml").is_file()
