@@ -951,6 +951,33 @@ class NodeTagsConfig(ConfigModel):
         return value
 
 
+Execution = Literal["kubernetes", "local"]
+EXECUTION_KUBERNETES: Execution = "kubernetes"
+EXECUTION_LOCAL: Execution = "local"
+
+
+class LocalExecutionConfig(ConfigModel):
+    """Where the Airflow worker finds the project and its interpreter with `execution: local`."""
+
+    project_path: StrictStr | None = Field(
+        None,
+        description="The Kedro project's folder on the Airflow worker, the working directory "
+        "of every `kedro run`; defaults to the folder of the project that compiles the DAG.",
+    )
+    python: StrictStr | None = Field(
+        None,
+        description="The Python interpreter with Kedro and the project's dependencies that runs "
+        "`python -m kedro run`; defaults to the interpreter running `compile`.",
+    )
+
+    @field_validator("project_path", "python")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value is not None and not posixpath.isabs(value):
+            raise ValueError(f"{value!r} is a relative path: give an absolute one")
+        return value
+
+
 class RunConfig(ConfigModel):
     """How the pipeline runs on Airflow and Kubernetes."""
 
@@ -1076,6 +1103,17 @@ class RunConfig(ConfigModel):
     )
     namespace_task_groups: StrictBool = Field(
         True, description="Show Kedro namespaces as Airflow TaskGroups."
+    )
+    execution: Execution = Field(
+        EXECUTION_KUBERNETES,
+        description="`kubernetes`: every task runs in a pod. `local`: every task (spark groups "
+        "too) runs `kedro run` as a process of the Airflow worker, for a laptop's Airflow "
+        "(`kedro airflow-k8s dev`); the Kubernetes-only settings are then ignored with a "
+        "warning each (see [local execution](local.md#local-execution)).",
+    )
+    local: LocalExecutionConfig = Field(
+        default_factory=lambda: LocalExecutionConfig(),
+        description="The project and interpreter on the worker with `execution: local`.",
     )
 
     @field_validator("group_by", mode="before")
