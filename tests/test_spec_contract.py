@@ -7,13 +7,13 @@ walking the TypedDicts (``typing.get_type_hints`` and the required / optional ke
 runtime type checker would. The SPECs come from the real command, read back from the written
 files: the example project with every pod-side feature on (sensors, alerts, MLflow through
 kedro-mlflow, the per-run volume, in-memory data kept on it, pod templates, secrets, resource
-profiles), the spark project in its dataproc, k8s and custom environments, and the example's SPEC
-with the local execution section the local extension reads (the compiler does not write that
-section yet; it is added here as the local execution tests add it).
+profiles), the same with ``execution: local`` (the local execution section), and the spark
+project in its dataproc, k8s and custom environments.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import types
 import typing
@@ -206,16 +206,14 @@ def compiled_specs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
     catalog = conf / "catalog.yml"
     catalog.write_text((catalog.read_text() if catalog.exists() else "") + IN_MEMORY_CATALOG)
     specs = {"example": _compile(example, ENV, base / "dags-example")}
-    # local execution: the section runtime/local.py reads, as the local execution tests add it
-    specs["local"] = {
-        **specs["example"],
-        "local": {
-            "project_path": str(example),
-            "python": sys.executable,
-            "warnings": ["run_config.resources: Kubernetes only"],
-            "kill_timeout_seconds": 2.5,
-        },
-    }
+    # the same features executed locally: the local section, the pod settings left out
+    local = example / "conf" / f"{ENV}_local"
+    shutil.copytree(conf, local)  # the same catalog and MLflow settings
+    (local / "kedro-airflow-k8s.yaml").write_text(
+        FEATURES_CONFIG.replace("run_config:\n", "run_config:\n  execution: local\n", 1)
+    )
+    specs["local"] = _compile(example, f"{ENV}_local", base / "dags-example-local")
+    assert specs["local"]["local"]["warnings"], "Kubernetes-only settings are named"
     spark = copy_project(REPO / "tests" / "data" / "spark_project", base, "spark_demo", git=False)
     for env in ("local", "k8s", "custom"):
         artifacts = {"KEDRO_CONFIG_SPARK_ARTIFACTS": str(base / "artifacts")}

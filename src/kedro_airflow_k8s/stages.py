@@ -26,6 +26,7 @@ from kedro_airflow_k8s.plan import (
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset, params_template, runtime_source
+from kedro_airflow_k8s.render.local import is_local
 from kedro_airflow_k8s.runtime.spec import DagSpec, SparkSpec
 from kedro_airflow_k8s.ship import parse_destination, upload_files, write_local_files
 
@@ -107,8 +108,10 @@ def compile_pipeline(
         pipeline=pipeline,
         env=snapshot.env,
         commit_sha=snapshot.commit_sha,
+        project_path=snapshot.project_path,
     )
-    artifacts = build_spark_artifacts(loaded, plan, pipeline)
+    local = is_local(run_config)  # every task a local `kedro run`: no spark artifacts
+    artifacts = None if local else build_spark_artifacts(loaded, plan, pipeline)
     with collector_paused():  # see kedro_airflow_k8s.collector
         spec = build_spec(
             plan,
@@ -123,7 +126,9 @@ def compile_pipeline(
             spark_urls=artifacts.urls if artifacts else None,
         )
         dag_id = spec["dag"]["dag_id"]
-        notes = list(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else []
+        local_section = spec.get("local")
+        notes = list(local_section["warnings"]) if local_section else []
+        notes += list(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else []
         custom = None
         if spec["spark"]:
             notes += spark_warnings(run_config, spec["spark"], artifacts)
@@ -327,9 +332,9 @@ def summary(compiled: CompiledDag) -> str:
     """What the DAG runs: its id and the plan table (tasks, nodes, kind, profile, template);
     for a plan of more than ``SUMMARY_TABLE_MAX`` tasks its totals and warnings only."""
     plan = compiled.plan
+    title = f"DAG {compiled.dag_id}"
+    if compiled.spec.get("local"):
+        title += " (local execution: each task a `kedro run` on the Airflow worker)"
     if len(plan.tasks) <= SUMMARY_TABLE_MAX:
-        return f"DAG {compiled.dag_id}\n{format_table(plan)}"
-    return (
-        f"DAG {compiled.dag_id} (compile --explain prints the table of its tasks)\n"
-        f"{format_totals(plan)}"
-    )
+        return f"{title}\n{format_table(plan)}"
+    return f"{title} (compile --explain prints the table of its tasks)\n{format_totals(plan)}"

@@ -21,6 +21,7 @@ from kedro_airflow_k8s.config.models import NodeTagsConfig
 from kedro_airflow_k8s.errors import ConfigError, PluginError
 from kedro_airflow_k8s.features.alerts.config import FailureHandler
 from kedro_airflow_k8s.features.in_memory.config import InMemoryConfig
+from kedro_airflow_k8s.features.local.config import LocalExecutionConfig
 from kedro_airflow_k8s.features.mlflow.config import Authentication
 from kedro_airflow_k8s.features.sensors.config import ExternalDependency
 from kedro_airflow_k8s.features.spark.config import SparkConfig
@@ -77,6 +78,8 @@ DEFAULT_RUN_CONFIG = {
     "group_spark_nodes": True,
     "detect_spark": True,
     "namespace_task_groups": True,
+    "execution": "kubernetes",
+    "local": {"project_path": None, "python": None},
 }
 
 
@@ -343,6 +346,10 @@ run_config:
   group_spark_nodes: false
   detect_spark: false
   namespace_task_groups: false
+  execution: local
+  local:
+    project_path: /srv/project
+    python: /srv/venv/bin/python
 """
 )
 
@@ -505,6 +512,8 @@ def test_full_document_sets_every_key():
     assert run.group_spark_nodes is False
     assert run.detect_spark is False
     assert run.namespace_task_groups is False
+    assert run.execution == "local"
+    assert (run.local.project_path, run.local.python) == ("/srv/project", "/srv/venv/bin/python")
 
 
 def test_full_document_sets_every_key_of_every_model():
@@ -529,6 +538,7 @@ def test_full_document_sets_every_key_of_every_model():
     spark_keys = set(run["spark"]) | set(SPARK_DATAPROC_KEYS) | set(SPARK_K8S_KEYS)
     assert spark_keys == set(SparkConfig.model_fields)
     assert set(run["node_tags"]) == set(NodeTagsConfig.model_fields)
+    assert set(run["local"]) == set(LocalExecutionConfig.model_fields)
 
 
 # The spark keys of the other types (FULL_DOCUMENT's spark section is of type custom).
@@ -909,7 +919,8 @@ ERRORS = [
         "retry_delay, failure_handlers, volume, in_memory, secrets, macro_params, "
         "variables_params, "
         "env_vars, resources, external_dependencies, authentication, kubernetes_pod_templates, "
-        "spark, node_tags, group_by, group_spark_nodes, detect_spark, namespace_task_groups",
+        "spark, node_tags, group_by, group_spark_nodes, detect_spark, namespace_task_groups, "
+        "execution, local",
     ),
     (
         "nested",

@@ -116,3 +116,36 @@ def test_dag_of_local_execution_imports_on_airflow_2_10(tmp_path: Path) -> None:
             "start_mlflow_run": [],
         }
     }
+
+
+def test_a_compiled_dag_of_local_execution_imports_on_airflow_2_10(tmp_path: Path) -> None:
+    """``run_config.execution: local`` as compile renders it (the local extension first, Kubernetes
+    settings in the config left out) on Airflow 2.10 and Airflow 3: the same graph."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from kedro_airflow_k8s.config import parse_config
+    from kedro_airflow_k8s.plan import PlanOptions, build_plan
+    from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
+    from tests.plan.plan_helpers import all_in_catalog, node, pipeline
+
+    pipe = pipeline(node("g.x", ["r"], ["d1"], namespace="g"), node("y", ["d1"], ["d2"]))
+    plan = build_plan(pipe, all_in_catalog(pipe), PlanOptions())
+    config = {"image": "repo/img:1", "namespace": "kedro", "execution": "local", "retries": 0}
+    run_config = parse_config({"run_config": config}).run_config
+    context = DagContext("Demo", "demo", "__default__", "local", "abc", str(tmp_path))
+    spec = build_spec(plan, run_config, context)
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "local_compiled.py").write_text(render_dag(spec))
+    result = _probe_airflow2(dags, tmp_path)
+    assert result["version"].startswith("2.10."), result["version"]
+    assert result["errors"] == {}
+    airflow3 = DagBag(dag_folder=str(dags))
+    assert airflow3.import_errors == {}
+    (dag,) = airflow3.dags.values()
+    assert {type(t).__name__ for t in dag.tasks if t.task_id != "pipeline_complete"} == {
+        "LocalKedroRunOperator"
+    }
+    expected = {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks}
+    assert result["dags"] == {dag.dag_id: expected}
+    assert expected == {"g.x": [], "y": ["g.x"], "pipeline_complete": ["y"]}

@@ -35,6 +35,11 @@ from kedro_airflow_k8s.config.cron import first_run_after, validate_schedule
 from kedro_airflow_k8s.config.kubernetes import PodTemplate, ResourceProfile, SecretConfig
 from kedro_airflow_k8s.features.alerts.config import FailureHandler
 from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME, InMemoryConfig
+from kedro_airflow_k8s.features.local.config import (
+    EXECUTION_KUBERNETES,
+    Execution,
+    LocalExecutionConfig,
+)
 from kedro_airflow_k8s.features.mlflow.config import Authentication
 from kedro_airflow_k8s.features.sensors.config import ExternalDependency
 from kedro_airflow_k8s.features.spark.config import SparkConfig
@@ -252,6 +257,17 @@ class RunConfig(ConfigModel):
     )
     namespace_task_groups: StrictBool = Field(
         True, description="Show Kedro namespaces as Airflow TaskGroups."
+    )
+    execution: Execution = Field(
+        EXECUTION_KUBERNETES,
+        description="`kubernetes`: every task runs in a pod. `local`: every task (spark groups "
+        "too) runs `kedro run` as a process of the Airflow worker, for a laptop's Airflow "
+        "(`kedro airflow-k8s dev`); the Kubernetes-only settings are then ignored with a "
+        "warning each (see [local execution](local.md#local-execution)).",
+    )
+    local: LocalExecutionConfig = Field(
+        default_factory=lambda: LocalExecutionConfig(),
+        description="The project and interpreter on the worker with `execution: local`.",
     )
 
     @field_validator("group_by", mode="before")

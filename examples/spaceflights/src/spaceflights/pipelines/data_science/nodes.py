@@ -26,9 +26,10 @@ def split_data(data: pd.DataFrame, parameters: dict[str, Any]) -> tuple:
     X = data[features].astype(float)
     y = data["price"].astype(float)
 
-    rng = np.random.default_rng(parameters["random_state"])
+    # Numbers may arrive as text: an Airflow run's conf (`run-once --param`) passes strings.
+    rng = np.random.default_rng(int(parameters["random_state"]))
     order = rng.permutation(len(data))
-    n_test = max(1, int(round(len(data) * parameters["test_size"])))
+    n_test = max(1, int(round(len(data) * float(parameters["test_size"]))))
     test_idx, train_idx = order[:n_test], order[n_test:]
 
     return X.iloc[train_idx], X.iloc[test_idx], y.iloc[train_idx], y.iloc[test_idx]
