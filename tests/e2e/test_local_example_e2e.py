@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.render.dag import dag_file_name
+from kedro_airflow_k8s.names import dag_file_name
 from kedro_airflow_k8s.render.local import KUBERNETES_ONLY
 from tests.helpers import REPO, copy_example, dag_spec, kedro
 from tests.mlflow.overlay import EXPERIMENT, apply_mlflow_overlay
