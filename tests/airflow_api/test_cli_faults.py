@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -205,6 +206,7 @@ def test_hang(run: Callable[..., Outcome], stand_in: FaultyAirflowStandIn) -> No
         f"cannot reach Airflow at {stand_in.url} to list DAGs: no answer within "
     )
     assert outcome.error.endswith(f"(1 attempt); gave up after 2 s, {LIMIT}")
+    assert re.search(r"no answer within \d+(\.\d)? s ", outcome.error), outcome.error
 
 
 def test_blackhole(run: Callable[..., Outcome]) -> None:
