@@ -112,7 +112,7 @@ def _debug_logs(*names: str) -> Iterator[_Records]:
 
 @pytest.fixture
 def run(project: Path, tmp_path: Path) -> Callable[..., Outcome]:
-    """``run(host, *args, bound=...)``: the command with airflow-k8s.yaml pointing at ``host``
+    """``run(host, *args, bound=...)``: the command with kedro-airflow-k8s.yaml pointing at ``host``
     and the DAG folder in tmp_path/dags; fails if it does not end within ``bound`` seconds, or
     leaves a connection or a thread behind."""
     from kedro_airflow_k8s.cli import airflow_k8s
@@ -123,7 +123,7 @@ def run(project: Path, tmp_path: Path) -> Callable[..., Outcome]:
     def invoke(host: str, *args: str, bound: float = 30) -> Outcome:
         conf = project / "conf" / "faults"
         conf.mkdir(exist_ok=True)
-        (conf / "airflow-k8s.yaml").write_text(f"host: {host}\noutput: {dags}\n")
+        (conf / "kedro-airflow-k8s.yaml").write_text(f"host: {host}\noutput: {dags}\n")
         env = {
             "AIRFLOW_USERNAME": "admin",
             "AIRFLOW_PASSWORD": PASSWORD,
