@@ -429,3 +429,25 @@ def test_pipelines_whose_dag_files_collide_are_refused_before_anything_is_writte
         "'spaceflights_data_science_local.py': rename one of them in the pipeline registry",
     )
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_pipeline_without_nodes_compiles_with_a_warning(tmp_path: Path) -> None:
+    """A registered pipeline with no nodes (a fresh project's ``__default__``) still gives a
+    DAG, but the user is told that it runs nothing."""
+    project = copy_example(tmp_path / "project")
+    registry = project / "src" / "spaceflights" / "pipeline_registry.py"
+    text = registry.read_text()
+    registry.write_text(
+        text.replace(
+            "    return pipelines", '    pipelines["empty"] = Pipeline([])\n    return pipelines'
+        )
+    )
+    done = kedro(project, "airflow-k8s", "-p", "empty", "compile", "-o", str(tmp_path / "dags"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "dags" / "spaceflights_empty_local.py").exists()
+    assert (
+        "Warning: pipeline 'empty' has no nodes: its DAG spaceflights.empty.local runs no Kedro "
+        "node"
+    ) in done.stderr
+    done = kedro(project, "airflow-k8s", "-p", "data_science", "compile", "-o", str(tmp_path))
+    assert done.returncode == 0 and "has no nodes" not in done.stderr, done.stderr[-2000:]

@@ -128,6 +128,8 @@ def test_the_command_reference_shows_defaults_and_choices() -> None:
     run_once = command_reference().split("\n## run-once\n")[1].split("\n## ")[0]
     assert "| `--parse-timeout` | number > 0 | `360.0` |" in run_once
     assert "| `--param` | text (repeatable) |" in run_once
+    # the upload commands' -o falls back to the config's key, named with its file
+    assert "| `-o`, `--output` | text | `output in kedro-airflow-k8s.yaml` |" in run_once
     group = command_reference().split("\n## kedro airflow-k8s\n")[1].split("\n## ")[0]
     assert "| `-e`, `--env` | text | `$KEDRO_ENV, else local` |" in group
     assert "| [`run-once`](#run-once) |" in group

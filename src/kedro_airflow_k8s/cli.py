@@ -220,7 +220,10 @@ _OUTPUT = click.option(
     "-o",
     "--output",
     default=None,
-    help="Where Airflow reads DAGs: a folder, gs://, gcs:// or s3:// URL  [default: output].",
+    help=(
+        "Where Airflow reads DAGs: a folder, gs://, gcs:// or s3:// URL  "
+        "[default: output in kedro-airflow-k8s.yaml]."
+    ),
 )
 _IMAGE = click.option(
     "-i", "--image", default=None, help="Image of the node pods (overrides run_config.image)."

@@ -129,6 +129,8 @@ def compile_pipeline(
         local_section = spec.get("local")
         notes = list(local_section["warnings"]) if local_section else []
         notes += list(loaded.mlflow.warnings()) if spec["mlflow"] and loaded.mlflow else []
+        if not plan.tasks:
+            notes.append(f"pipeline {pipeline!r} has no nodes: its DAG {dag_id} runs no Kedro node")
         custom = None
         if spec["spark"]:
             notes += spark_warnings(run_config, spec["spark"], artifacts)

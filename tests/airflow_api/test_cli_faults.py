@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -111,7 +112,7 @@ def _debug_logs(*names: str) -> Iterator[_Records]:
 
 @pytest.fixture
 def run(project: Path, tmp_path: Path) -> Callable[..., Outcome]:
-    """``run(host, *args, bound=...)``: the command with airflow-k8s.yaml pointing at ``host``
+    """``run(host, *args, bound=...)``: the command with kedro-airflow-k8s.yaml pointing at ``host``
     and the DAG folder in tmp_path/dags; fails if it does not end within ``bound`` seconds, or
     leaves a connection or a thread behind."""
     from kedro_airflow_k8s.cli import airflow_k8s
@@ -122,7 +123,7 @@ def run(project: Path, tmp_path: Path) -> Callable[..., Outcome]:
     def invoke(host: str, *args: str, bound: float = 30) -> Outcome:
         conf = project / "conf" / "faults"
         conf.mkdir(exist_ok=True)
-        (conf / "airflow-k8s.yaml").write_text(f"host: {host}\noutput: {dags}\n")
+        (conf / "kedro-airflow-k8s.yaml").write_text(f"host: {host}\noutput: {dags}\n")
         env = {
             "AIRFLOW_USERNAME": "admin",
             "AIRFLOW_PASSWORD": PASSWORD,
@@ -205,6 +206,7 @@ def test_hang(run: Callable[..., Outcome], stand_in: FaultyAirflowStandIn) -> No
         f"cannot reach Airflow at {stand_in.url} to list DAGs: no answer within "
     )
     assert outcome.error.endswith(f"(1 attempt); gave up after 2 s, {LIMIT}")
+    assert re.search(r"no answer within \d+(\.\d)? s ", outcome.error), outcome.error
 
 
 def test_blackhole(run: Callable[..., Outcome]) -> None:

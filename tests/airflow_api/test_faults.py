@@ -3,6 +3,7 @@ of the wrong kind, the time limit, and the one-line messages the user gets (asse
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 import warnings
@@ -192,6 +193,8 @@ def test_a_hanging_api_is_given_up_at_the_time_limit(
         f"cannot reach Airflow at {stand_in.url} to read DAG 'a': no answer within 0."
     )
     assert error.message.endswith(f"; gave up after 0.6 s, {LIMIT}")
+    # the read timeout, cut to the time left, reads as a round figure (0.59, not 0.598763)
+    assert re.search(r"no answer within 0\.\d{1,2} s ", error.message), error.message
 
 
 def test_retries_stop_at_the_time_limit(closed_port_url: str, sleeps: list[float]) -> None:
@@ -616,3 +619,24 @@ def test_a_proxy_from_the_environment_is_used_for_other_hosts(
     assert api.get_dag("a") is not None
     (sent,) = stand_in.calls("GET")
     assert (sent.path, sent.headers["host"]) == ("/api/v2/dags/a", "airflow.example.invalid")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (30.0, "30"),
+        (10, "10"),
+        (2.99952, "3"),
+        (1.9504, "2"),
+        (12.34, "12.3"),
+        (0.3, "0.3"),
+        (0.598763, "0.6"),
+        (0.0421, "0.042"),
+    ],
+)
+def test_durations_in_messages_are_round(value: float, shown: str) -> None:
+    """A request's timeout is cut to what is left of the command's time limit: the message
+    shows it rounded ("no answer within 3 s"), not as the float it came to."""
+    from kedro_airflow_k8s.airflow_api.messages import seconds
+
+    assert seconds(value) == shown

@@ -1,6 +1,6 @@
 """Random config documents: parse_config returns a PluginConfig or a one-line ConfigError.
 
-The documents are biased towards the real shape of airflow-k8s.yaml (real keys at their real
+The documents are biased towards the real shape of kedro-airflow-k8s.yaml (real keys at their real
 places, with plausible and nearly-plausible values) with random junk mixed in at every level.
 """
 

@@ -33,7 +33,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, airflow2_server: Any) -> P
     project = copy_example(tmp_path_factory.mktemp("airflow2"))
     conf = project / "conf" / "e2e2"
     conf.mkdir()
-    (conf / "airflow-k8s.yaml").write_text(
+    (conf / "kedro-airflow-k8s.yaml").write_text(
         f"host: {airflow2_server.base_url}\n"
         f"output: {airflow2_server.dags_folder}\n"
         "run_config:\n"

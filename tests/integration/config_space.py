@@ -1,7 +1,8 @@
 """Configs from the models' value space, and the check that Airflow 3 takes the DAG of each.
 
-:data:`configs` draws ``airflow-k8s.yaml`` documents by walking the config models: integers over
-the whole range each field declares (its bounds, and unbounded fields far beyond any C integer),
+:data:`configs` draws ``kedro-airflow-k8s.yaml`` documents by walking the config models:
+integers over the whole range each field declares (its bounds, and unbounded fields far beyond
+any C integer),
 literals and booleans over their values, strings from a pool of valid values for the keys that
 check their text and, for free text, strings that look like Jinja templates or template files.
 Spark settings are left out (their DAGs need spark artifacts: tests/integration/test_spark_dags).

@@ -110,7 +110,7 @@ def matrix_dags(tmp_path_factory: pytest.TempPathFactory, kubeconfig: Path) -> M
     spark = copy_spark_project(base / "spark")
     (spark / "src" / "spark_demo" / "pod_factory.py").write_text(POD_FACTORY)
     (spark / "conf" / "pods").mkdir()
-    (spark / "conf" / "pods" / "airflow-k8s.yaml").write_text(
+    (spark / "conf" / "pods" / "kedro-airflow-k8s.yaml").write_text(
         "run_config:\n  spark:\n    type: custom\n"
         "    operator_factory: spark_demo.pod_factory.PodFactory\n"
     )

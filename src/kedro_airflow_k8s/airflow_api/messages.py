@@ -85,6 +85,13 @@ def _is_invalid_jwt(reply: Reply) -> bool:
     return isinstance(detail, str) and "invalid jwt" in detail.lower()
 
 
+def seconds(value: object) -> str:
+    """A duration for a message: a request's timeout cut to the time left (2.99952) reads 3."""
+    if not isinstance(value, int | float):  # urllib3's "no timeout" or default markers
+        return str(value)
+    return f"{round(value, 1):g}" if value >= 1 else f"{value:.2g}"
+
+
 def unreachable(host: str, what: str, problem: str, count: int) -> str:
     return f"cannot reach Airflow at {host} to {what}: {problem} ({attempts(count)})"
 

@@ -322,11 +322,11 @@ class Transport:
         if isinstance(exc, u3.NameResolutionError):
             return "cannot resolve the host name"
         if isinstance(exc, u3.ConnectTimeoutError) and not isinstance(exc, u3.NewConnectionError):
-            return f"no connection within {timeout.connect_timeout:g} s"
+            return f"no connection within {messages.seconds(timeout.connect_timeout)} s"
         if isinstance(exc, u3.NewConnectionError):
             return "connection refused" if "refused" in str(exc).lower() else "cannot connect"
         if isinstance(exc, u3.ReadTimeoutError):
-            return f"no answer within {timeout.read_timeout:g} s"
+            return f"no answer within {messages.seconds(timeout.read_timeout)} s"
         return "the connection was closed without an answer"
 
     def _tls_reason(self, exc: Exception) -> str:
