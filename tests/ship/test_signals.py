@@ -2,7 +2,7 @@
 
 No slow disk can be had here, so the write is made to stall by a stand-in: a ``sitecustomize``
 module put on the child's PYTHONPATH replaces ``os.fsync`` for files in the DAG folder only (it
-writes a marker file, then sleeps for up to 10 minutes). Everything else is the real command.
+writes a marker file, then sleeps). Everything else is the real command.
 """
 
 from __future__ import annotations
@@ -37,10 +37,7 @@ STALL = textwrap.dedent(
     def _stalling_fsync(fd):
         if os.readlink(f"/proc/self/fd/{fd}").startswith(_folder + os.sep):
             _marker.write_text("writing")
-            # In short slices: a signal the kernel hands to one of the native threads (numpy's,
-            # pyarrow's) reaches the Python handler only when the main thread runs again.
-            for _ in range(6000):
-                time.sleep(0.1)
+            time.sleep(600)
         return _fsync(fd)
 
 
@@ -72,7 +69,16 @@ def _start(project: Path, tmp_path: Path, command: str, folder: Path) -> subproc
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_signals,
     )
+
+
+def _default_signals() -> None:
+    """The command starts with the default handling of the signals sent here, whatever the test
+    run inherited: under ``nohup`` SIGHUP is ignored, and a process started ignoring a signal
+    rightly keeps ignoring it."""
+    for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def _wait_for(path: Path, process: subprocess.Popen[str], seconds: float) -> None:
