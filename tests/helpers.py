@@ -6,6 +6,8 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,38 @@ def copy_project(source: Path, target: Path, name: str, *, git: bool = True) -> 
             ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", name],
             **run,  # type: ignore[call-overload]
         )
+    return project
+
+
+def write_project(base: Path, package: str, title: str, files: Mapping[str, str]) -> Path:
+    """A small Kedro 1.x project written from text under ``base/<package>``: its pyproject.toml,
+    the package with settings that keep kedro-mlflow's hooks off, ``conf/base``, ``conf/local``
+    and ``data`` folders, and ``files`` (path -> text, dedented) on top."""
+    project = base / package
+    every = {
+        "pyproject.toml": f"""\
+            [project]
+            name = "{package}"
+            version = "0.1"
+
+            [tool.kedro]
+            package_name = "{package}"
+            project_name = "{title}"
+            kedro_init_version = "1.7.0"
+            """,
+        f"src/{package}/__init__.py": "",
+        f"src/{package}/settings.py": """\
+            DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
+            """,
+        "conf/base/.gitkeep": "",
+        "conf/local/.gitkeep": "",
+        "data/.gitkeep": "",
+        **files,
+    }
+    for name, text in every.items():
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
     return project
 
 

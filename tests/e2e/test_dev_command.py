@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import subprocess
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 
 from kedro_airflow_k8s.errors import EXIT_INPUT, EXIT_REMOTE
 from tests.e2e.infra.airflow_server import free_port
-from tests.helpers import REPO, VENV_BIN, kedro
+from tests.helpers import REPO, VENV_BIN, kedro, write_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,20 +30,6 @@ PACKAGE = "dev_demo"
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 
 FILES = {
-    "pyproject.toml": f"""\
-        [project]
-        name = "{PACKAGE}"
-        version = "0.1"
-
-        [tool.kedro]
-        package_name = "{PACKAGE}"
-        project_name = "Dev demo"
-        kedro_init_version = "1.7.0"
-        """,
-    f"src/{PACKAGE}/__init__.py": "",
-    f"src/{PACKAGE}/settings.py": """\
-        DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
-        """,
     f"src/{PACKAGE}/pipeline_registry.py": """\
         from kedro.pipeline import Pipeline, node
 
@@ -57,16 +42,11 @@ FILES = {
             return {"__default__": Pipeline([node(identity, "params:x", "y", name="copy")])}
         """,
     "conf/base/parameters.yml": "x: 1\n",
-    "conf/local/.gitkeep": "",
 }
 
 
 def _project(base: Path, port: int) -> Path:
-    project = base / PACKAGE
-    for name, text in FILES.items():
-        path = project / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+    project = write_project(base, PACKAGE, "Dev demo", FILES)
     (project / "conf" / "base" / "kedro-airflow-k8s.yaml").write_text(
         f"host: http://127.0.0.1:{port}\noutput: airflow-dags\nrun_config:\n  image: dev:1\n"
     )

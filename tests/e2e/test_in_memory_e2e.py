@@ -20,7 +20,6 @@ import pickle
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,7 +32,7 @@ from kedro_airflow_k8s.runtime.memory import (
     memory_dataset_path,
     memory_run_storage,
 )
-from tests.helpers import REPO, kedro
+from tests.helpers import REPO, kedro, write_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -42,20 +41,6 @@ DAG_ID = f"{PACKAGE}.__default__.e2e"
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 
 FILES = {
-    "pyproject.toml": f"""\
-        [project]
-        name = "{PACKAGE}"
-        version = "0.1"
-
-        [tool.kedro]
-        package_name = "{PACKAGE}"
-        project_name = "Handoff demo"
-        kedro_init_version = "1.7.0"
-        """,
-    f"src/{PACKAGE}/__init__.py": "",
-    f"src/{PACKAGE}/settings.py": """\
-        DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
-        """,
     f"src/{PACKAGE}/pipeline_registry.py": """\
         from kedro.pipeline import Pipeline, node
 
@@ -88,17 +73,11 @@ FILES = {
           type: json.JSONDataset
           filepath: data/summary.json
         """,
-    "conf/local/.gitkeep": "",
-    "data/.gitkeep": "",
 }
 
 
 def _project(base: Path, airflow_server: Any, storage: Path) -> Path:
-    project = base / PACKAGE
-    for name, text in FILES.items():
-        path = project / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+    project = write_project(base, PACKAGE, "Handoff demo", FILES)
     conf = project / "conf" / "e2e"
     conf.mkdir()
     (conf / "kedro-airflow-k8s.yaml").write_text(

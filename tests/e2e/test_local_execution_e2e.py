@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import REPO, dag_spec, kedro, local_dag_source
+from tests.helpers import REPO, dag_spec, kedro, local_dag_source, write_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,20 +36,6 @@ DAG_ID = "local_e2e.__default__.local"
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 
 FILES = {
-    "pyproject.toml": f"""\
-        [project]
-        name = "{PACKAGE}"
-        version = "0.1"
-
-        [tool.kedro]
-        package_name = "{PACKAGE}"
-        project_name = "Local demo"
-        kedro_init_version = "1.7.0"
-        """,
-    f"src/{PACKAGE}/__init__.py": "",
-    f"src/{PACKAGE}/settings.py": """\
-        DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
-        """,
     f"src/{PACKAGE}/pipeline_registry.py": """\
         import os
         import subprocess
@@ -117,17 +102,11 @@ FILES = {
           retries: 0
           group_by: memory
         """,
-    "conf/local/.gitkeep": "",
-    "data/.gitkeep": "",
 }
 
 
 def _project(base: Path) -> Path:
-    project = base / PACKAGE
-    for name, text in FILES.items():
-        path = project / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+    project = write_project(base, PACKAGE, "Local demo", FILES)
     return project
 
 
