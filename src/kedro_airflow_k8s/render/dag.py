@@ -288,7 +288,7 @@ def build_spec(
 
         project_path = context.project_path or "."
         warnings = local.ignored_settings(run_config, project_path, image_option=image)
-        spec = _kubernetes_spec(
+        pods = build_spec(  # spec_config's config executes on Kubernetes: one level deep
             plan,
             local.spec_config(run_config, project_path),
             context,
@@ -300,40 +300,12 @@ def build_spec(
             mlflow=mlflow,
         )
         return local.localize_spec(
-            spec,
+            pods,
             run_config,
             project_path=project_path,
             warnings=warnings,
             pod_phrase=POD_PER_TASK,
         )
-    return _kubernetes_spec(
-        plan,
-        run_config,
-        context,
-        image=image,
-        dag_id=dag_id,
-        schedule=schedule,
-        extra_tags=extra_tags,
-        with_external_dependencies=with_external_dependencies,
-        mlflow=mlflow,
-        spark_urls=spark_urls,
-    )
-
-
-def _kubernetes_spec(
-    plan: TaskPlan,
-    run_config: RunConfig,
-    context: DagContext,
-    *,
-    image: str | None = None,
-    dag_id: str | None = None,
-    schedule: str | Unset | None = UNSET,
-    extra_tags: tuple[str, ...] = (),
-    with_external_dependencies: bool = True,
-    mlflow: MlflowSettings | None = None,
-    spark_urls: SparkArtifactUrls | None = None,
-) -> DagSpec:
-    """The SPEC of a DAG of Kubernetes pods (see :func:`build_spec`)."""
     run_name = run_config.run_name or context.package_name
     dag_id = dag_id or names.dag_id(run_name, context.pipeline, context.env)
     start = datetime.strptime(run_config.start_date or DEFAULT_START_DATE, "%Y%m%d")
