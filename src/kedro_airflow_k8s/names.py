@@ -22,14 +22,13 @@ from functools import lru_cache
 
 # Airflow's task ids: letters, digits, "_", "-" and "." (kept ASCII here), at most 250 chars
 # for the full id (TaskGroup path included). TaskGroup ids: the same without ".", at most 200.
-_TASK_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# One pattern serves every Airflow-style id (tasks, run names, spark artifacts) and one every
+# DNS label (pods, clusters).
+_AIRFLOW_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _GROUP_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _DNS_UNSAFE = re.compile(r"[^a-z0-9-]+")
 _DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
-_ARTIFACT_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
-_CLUSTER_UNSAFE = re.compile(r"[^a-z0-9-]+")
-_RUN_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 
 FULL_TASK_ID_MAX = 250  # Airflow's longest task id (TaskGroup path included) and DAG id
@@ -76,7 +75,7 @@ def _slug(text: str, unsafe: re.Pattern[str], max_length: int) -> str:
 
 def task_id(name: str, max_length: int = TASK_ID_MAX) -> str:
     """A valid Airflow task id for ``name``."""
-    return _slug(name, _TASK_ID_UNSAFE, max_length)
+    return _slug(name, _AIRFLOW_ID_UNSAFE, max_length)
 
 
 @lru_cache(maxsize=4096)
@@ -137,14 +136,14 @@ def sensor_id(dag_id: str, task_id: str | None) -> str:
 
 def artifact_name(text: str) -> str:
     """A file name part for an uploaded artifact (letters, digits, ``_``, ``.``, ``-``)."""
-    slug = _ARTIFACT_UNSAFE.sub("_", text).strip("._") or "task"
+    slug = _AIRFLOW_ID_UNSAFE.sub("_", text).strip("._") or "task"
     return slug if slug == text else marked(slug, text, 67, sep="-", trim=False)
 
 
 def cluster_name_base(run_name: str) -> str:
     """A cluster base name from the run name: lowercase letters, digits and ``-``, starting
     with a letter, at most 40 characters (Dataproc's rules, with room for a per-run suffix)."""
-    base = _CLUSTER_UNSAFE.sub("-", run_name.lower()).strip("-")
+    base = _DNS_UNSAFE.sub("-", run_name.lower()).strip("-")
     if not base or not base[0].isalpha():
         base = f"kedro-{base}".rstrip("-")
     return base[:CLUSTER_BASE_MAX].rstrip("-")
@@ -154,7 +153,7 @@ def readable_run_name(text: str) -> str:
     """A run name (base of DAG ids) from a package name: accents dropped, other characters
     replaced, no hash (a person reads and edits it)."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return _RUN_NAME_UNSAFE.sub("_", ascii_text).strip("_.-") or "kedro_project"
+    return _AIRFLOW_ID_UNSAFE.sub("_", ascii_text).strip("_.-") or "kedro_project"
 
 
 def readable_dns_label(text: str) -> str:
