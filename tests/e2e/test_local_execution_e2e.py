@@ -99,6 +99,7 @@ FILES = {
         run_config:
           image: unused:1
           run_name: local_e2e
+          cron_expression: null
           retries: 0
           group_by: memory
         """,
@@ -139,6 +140,9 @@ def test_tasks_run_as_local_kedro_processes_of_the_airflow_worker(
     tasks = {task["full_task_id"]: task["nodes"] for task in spec["tasks"]}
     fused = next(task_id for task_id, nodes in tasks.items() if nodes == ["double", "total"])
     assert tasks == {"make": ["make"], fused: ["double", "total"]}
+    # Manual runs only: with a schedule, unpausing would add a run with parameters.yml's values
+    # beside the three below, writing the same files.
+    assert spec["dag"]["schedule"] is None
     spec["local"] = {"project_path": str(project), "python": sys.executable, "warnings": []}
     spec["dag"]["max_active_runs"] = 3  # the three runs below go at once
     airflow_server.write_dag("local_e2e.py", local_dag_source(spec))
