@@ -130,27 +130,13 @@ def _tags(tags: list[wire.Tag] | None) -> tuple[str, ...]:
     return tuple(tag["name"] for tag in tags or [])
 
 
-# --- REST API v2 (Airflow 3) ---
+# --- both versions ---
 
 
-def _dag_v2(item: wire.DagV2) -> DagInfo:
-    return DagInfo(
-        dag_id=item["dag_id"],
-        is_paused=item["is_paused"],
-        tags=_tags(item["tags"]),
-        file_token=item["file_token"],
-        bundle_name=item.get("bundle_name"),
-        fileloc=item["fileloc"],
-        relative_fileloc=item.get("relative_fileloc"),
-        has_import_errors=item["has_import_errors"],
-        is_stale=item.get("is_stale", False),
-    )
-
-
-def _run_v2(item: wire.DagRunV2) -> RunInfo:
+def _run(item: wire.DagRunV2 | wire.DagRunV1) -> RunInfo:
     return RunInfo(
         dag_id=item["dag_id"],
-        run_id=item["dag_run_id"],
+        run_id=item["dag_run_id"] or "",  # nullable in v1's document
         state=item["state"],
         run_type=item["run_type"],
         start_date=when(item["start_date"]),
@@ -169,14 +155,37 @@ def _task(item: wire.TaskInstanceV2 | wire.TaskInstanceV1) -> TaskInfo:
     )
 
 
-def _import_error_v2(item: wire.ImportErrorV2) -> ImportErrorInfo:
+def _import_error(
+    item: wire.ImportErrorV2 | wire.ImportErrorV1, bundle_name: str | None = None
+) -> ImportErrorInfo:
     return ImportErrorInfo(
         import_error_id=item["import_error_id"],
         filename=item["filename"],
-        bundle_name=item.get("bundle_name"),
+        bundle_name=bundle_name,
         stack_trace=item["stack_trace"],
         timestamp=when(item["timestamp"]),
     )
+
+
+# --- REST API v2 (Airflow 3) ---
+
+
+def _dag_v2(item: wire.DagV2) -> DagInfo:
+    return DagInfo(
+        dag_id=item["dag_id"],
+        is_paused=item["is_paused"],
+        tags=_tags(item["tags"]),
+        file_token=item["file_token"],
+        bundle_name=item.get("bundle_name"),
+        fileloc=item["fileloc"],
+        relative_fileloc=item.get("relative_fileloc"),
+        has_import_errors=item["has_import_errors"],
+        is_stale=item.get("is_stale", False),
+    )
+
+
+def _import_error_v2(item: wire.ImportErrorV2) -> ImportErrorInfo:
+    return _import_error(item, item.get("bundle_name"))
 
 
 # --- REST API v1 (Airflow 2.10) ---
@@ -196,27 +205,6 @@ def _dag_v1(item: wire.DagV1) -> DagInfo:
     )
 
 
-def _run_v1(item: wire.DagRunV1) -> RunInfo:
-    return RunInfo(
-        dag_id=item["dag_id"],
-        run_id=item["dag_run_id"] or "",
-        state=item["state"],
-        run_type=item["run_type"],
-        start_date=when(item["start_date"]),
-        end_date=when(item["end_date"]),
-    )
-
-
-def _import_error_v1(item: wire.ImportErrorV1) -> ImportErrorInfo:
-    return ImportErrorInfo(
-        import_error_id=item["import_error_id"],
-        filename=item["filename"],
-        bundle_name=None,
-        stack_trace=item["stack_trace"],
-        timestamp=when(item["timestamp"]),
-    )
-
-
 @dataclass(frozen=True)
 class Makers:
     """The functions that make records of one API version's answers."""
@@ -227,5 +215,5 @@ class Makers:
     import_error: Callable[[Any], ImportErrorInfo]
 
 
-V2 = Makers(dag=_dag_v2, run=_run_v2, task=_task, import_error=_import_error_v2)
-V1 = Makers(dag=_dag_v1, run=_run_v1, task=_task, import_error=_import_error_v1)
+V2 = Makers(dag=_dag_v2, run=_run, task=_task, import_error=_import_error_v2)
+V1 = Makers(dag=_dag_v1, run=_run, task=_task, import_error=_import_error)
