@@ -24,10 +24,11 @@ from functools import lru_cache
 # for the full id (TaskGroup path included). TaskGroup ids: the same without ".", at most 200.
 # One pattern serves every Airflow-style id (tasks, run names, spark artifacts) and one every
 # DNS label (pods, clusters).
-_AIRFLOW_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+AIRFLOW_ID_CHARS = "A-Za-z0-9_.-"  # as a regex character class; config checks ids with it
+_AIRFLOW_ID_UNSAFE = re.compile(f"[^{AIRFLOW_ID_CHARS}]+")
 _GROUP_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _DNS_UNSAFE = re.compile(r"[^a-z0-9-]+")
-_DAG_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_DAG_ID_UNSAFE = re.compile(f"[^{AIRFLOW_ID_CHARS}]")  # one "_" per character replaced
 _FILE_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 

@@ -13,6 +13,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
 
+from kedro_airflow_k8s.names import AIRFLOW_ID_CHARS, FULL_TASK_ID_MAX
+
 # --- limits of what Airflow, Kubernetes and Python hold ----------------------------------------
 
 #: Kubernetes int32 fields (fsGroup) and Airflow's try counters are signed 32-bit integers.
@@ -34,7 +36,7 @@ def yyyymmdd(day: date) -> str:
 
 
 #: The longest DAG or task id Airflow takes.
-AIRFLOW_ID_MAX = 250
+AIRFLOW_ID_MAX = FULL_TASK_ID_MAX
 
 # --- value checks shared by several models ------------------------------------------------------
 
@@ -47,8 +49,8 @@ _RESOURCE_NAME = re.compile(
 )
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
-TAG_TEXT = re.compile(r"^[A-Za-z0-9_.-]+$")
-AIRFLOW_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+AIRFLOW_ID = re.compile(f"^[{AIRFLOW_ID_CHARS}]+$")
+TAG_TEXT = AIRFLOW_ID  # a DAG tag takes the characters of an Airflow id
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 YYYYMMDD = re.compile(r"^[0-9]{8}\Z")
 
