@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, TIMEOUT_ENV, Deadline
-from kedro_airflow_k8s.errors import PluginError, UsageProblem
+from kedro_airflow_k8s.errors import PluginConfigError, PluginError, UsageProblem
 
 if TYPE_CHECKING:
     from kedro_airflow_k8s.airflow_api import RestApi
@@ -244,7 +244,7 @@ def _destination(loaded: Any, output: str | None) -> str:
 
 def _host(loaded: Any) -> str:
     if not loaded.config.host:
-        raise PluginError("airflow-k8s config: host: set the Airflow URL (http:// or https://)")
+        raise PluginConfigError("host: set the Airflow URL (http:// or https://)")
     return str(loaded.config.host)
 
 

@@ -11,7 +11,7 @@ one-line message (``Error: ...``) and exits with the class's code, with no trace
 3    a wait ran out of time (``--timeout``, ``--parse-timeout``, ``--wait-for-completion``):
      :class:`TimedOut`
 4    the project, its pipelines or ``kedro-airflow-k8s.yaml`` cannot be used: :class:`PluginError`,
-     :class:`ConfigError`, :class:`PlanError`
+     :class:`ConfigError`, :class:`PluginConfigError`, :class:`PlanError`
 5    Airflow or the storage failed or refused (unreachable, authentication, an unexpected
      answer, a write that failed): :class:`RemoteError`
 ===  =====================================================================================
@@ -26,6 +26,9 @@ EXIT_USAGE = 2  # click.UsageError's code
 EXIT_TIMEOUT = 3
 EXIT_INPUT = 4
 EXIT_REMOTE = 5
+
+#: How messages name the plugin's config: by the key Kedro's config loader reads it under.
+PLUGIN_CONFIG = "airflow-k8s config"
 
 #: Every exit code a command can end with, and what it means (the command reference lists them).
 EXIT_CODES: tuple[tuple[int, str], ...] = (
@@ -63,8 +66,16 @@ class UsageProblem(PluginError):
 
 
 class ConfigError(PluginError):
-    """A wrong key, type or value in the plugin's config (the message starts with the key
-    path)."""
+    """A wrong key, type or value in a config file (the message starts with the file or config
+    it is in, then the key path)."""
+
+
+class PluginConfigError(ConfigError):
+    """A problem in the plugin's own config (``kedro-airflow-k8s.yaml``): the message is given
+    from the key path on, and the config's name is put in front of it here, the one place."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{PLUGIN_CONFIG}: {message}")
 
 
 class PlanError(PluginError):

@@ -11,7 +11,7 @@ import pytest
 from kedro.config import OmegaConfigLoader
 
 from kedro_airflow_k8s.config import legacy_config_notes, parse_config, read_raw_config
-from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.errors import EXIT_INPUT, PLUGIN_CONFIG, ConfigError, PluginConfigError
 
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:register_new_resolver\(\) is deprecated:UserWarning"
@@ -540,6 +540,38 @@ def test_errors_keep_their_cause(conf):
     with pytest.raises(ConfigError) as caught:
         read(conf)
     assert caught.value.__cause__ is not None
+
+
+def test_plugin_config_error_names_the_config_in_front():
+    error = PluginConfigError("run_config.image: is required")
+    assert error.message == "airflow-k8s config: run_config.image: is required"
+    assert isinstance(error, ConfigError)
+    assert error.exit_code == EXIT_INPUT
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "run_config:\n  image: ${kedro_config:nothing}\n",  # the resolver's own error, wrapped
+        "run_config:\n  image: ${missing_key}\n",
+        "run_config:\n  image: [a/b:1\n",
+        "- 1\n",
+    ],
+)
+def test_each_reading_error_names_the_config_once(conf, text):
+    write(conf, "base/kedro-airflow-k8s.yaml", text)
+    with pytest.raises(PluginConfigError) as caught:
+        read(conf)
+    assert caught.value.message.startswith(f"{PLUGIN_CONFIG}: ")
+    assert caught.value.message.count(PLUGIN_CONFIG) == 1
+
+
+def test_a_validation_error_names_the_config_once():
+    with pytest.raises(PluginConfigError) as caught:
+        parse_config({"run_config": {"imag": "x"}})
+    assert caught.value.message == (
+        "airflow-k8s config: run_config.imag: unknown key; did you mean 'image'?"
+    )
 
 
 # --- end to end ---------------------------------------------------------------------------------

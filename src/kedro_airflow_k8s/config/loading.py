@@ -25,9 +25,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kedro_airflow_k8s.config.models import PluginConfig
-from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.errors import ConfigError, PluginConfigError
 
-CONFIG_KEY = "airflow-k8s"  # the key of the config loader, and how messages name the config
+CONFIG_KEY = "airflow-k8s"  # the key of the config loader (errors.PLUGIN_CONFIG names it)
 CONFIG_NAME = (
     "kedro-airflow-k8s"  # conf/<env>/kedro-airflow-k8s.yaml or conf/<env>/kedro-airflow-k8s/
 )
@@ -96,18 +96,18 @@ def read_raw_config(
     except ConfigError:
         raise
     except OmegaConfBaseException as exc:
-        raise ConfigError(_interpolation_message(exc)) from exc
+        raise PluginConfigError(_interpolation_message(exc)) from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(_undecodable_message(config_loader, exc)) from exc
+        raise PluginConfigError(_undecodable_message(config_loader, exc)) from exc
     except ValueError as exc:  # e.g. duplicate keys across files
-        raise ConfigError(f"{CONFIG_KEY} config: {exc}") from exc
+        raise PluginConfigError(str(exc)) from exc
     except YAMLError as exc:  # invalid YAML, or a key repeated inside one file
-        raise ConfigError(_yaml_message(exc)) from exc
+        raise PluginConfigError(_yaml_message(exc)) from exc
     except OSError as exc:  # e.g. a file holding a single number
         scalar = _NOT_A_MAPPING.match(str(exc))
         if scalar:
-            raise ConfigError(_not_a_mapping(scalar.group(1))) from exc
-        raise ConfigError(f"{CONFIG_KEY} config: {exc}") from exc
+            raise PluginConfigError(_not_a_mapping(scalar.group(1))) from exc
+        raise PluginConfigError(str(exc)) from exc
     return dict(raw or {})
 
 
@@ -140,8 +140,8 @@ def _refuse_both_names(config_loader: Any) -> None:
     new = _config_entries(config_loader, CONFIG_NAME)
     for folder, old in _config_entries(config_loader, LEGACY_NAME).items():
         if folder in new:
-            raise ConfigError(
-                f"{CONFIG_KEY} config: {folder} holds both {new[folder][0]} and {old[0]}: keep "
+            raise PluginConfigError(
+                f"{folder} holds both {new[folder][0]} and {old[0]}: keep "
                 f"{new[folder][0]} only (the old name is read too, so both would apply)"
             )
 
@@ -215,14 +215,14 @@ def _undecodable_message(config_loader: Any, exc: UnicodeDecodeError) -> str:
                 try:
                     path.read_bytes().decode("utf-8")
                 except UnicodeDecodeError:
-                    return f"{CONFIG_KEY} config: {path} is not UTF-8 text ({detail})"
+                    return f"{path} is not UTF-8 text ({detail})"
                 except OSError:
                     continue
-    return f"{CONFIG_KEY} config: a file is not UTF-8 text ({detail})"
+    return f"a file is not UTF-8 text ({detail})"
 
 
 def _not_a_mapping(kind: str) -> str:
-    return f"{CONFIG_KEY} config: (top level): must be a mapping of keys, not {kind}"
+    return f"(top level): must be a mapping of keys, not {kind}"
 
 
 def _interpolation_message(exc: Exception) -> str:
@@ -235,7 +235,7 @@ def _interpolation_message(exc: Exception) -> str:
     cause: BaseException | None = exc
     while cause is not None and id(cause) not in seen:
         if isinstance(cause, ConfigError):
-            return f"{CONFIG_KEY} config: {where}{cause.message}"
+            return f"{where}{cause.message}"
         seen.add(id(cause))
         cause = cause.__cause__ or cause.__context__
     text = str(exc).split("\n")[0]
@@ -243,29 +243,29 @@ def _interpolation_message(exc: Exception) -> str:
     if legacy and legacy.group(2):
         name, default = legacy.group(1), (legacy.group(3) or "").strip()
         return (
-            f"{CONFIG_KEY} config: {where}${{{name}|{default}}} is the old syntax; write "
+            f"{where}${{{name}|{default}}} is the old syntax; write "
             f"${{{RESOLVER}:{name},{default}}} (reads {ENV_PREFIX}{name.upper()})"
         )
-    return f"{CONFIG_KEY} config: {where}{text}"
+    return f"{where}{text}"
 
 
 def _yaml_message(exc: Exception) -> str:
     problem = getattr(exc, "problem", None)
     mark = getattr(exc, "problem_mark", None)
     if problem and mark is not None:
-        return f"{CONFIG_KEY} config: {problem} (line {mark.line + 1}, column {mark.column + 1})"
-    return f"{CONFIG_KEY} config: {' '.join(str(exc).split())}"
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return f"{' '.join(str(exc).split())}"
 
 
 def parse_config(raw: Mapping[str, Any]) -> PluginConfig:
-    """Validate a plain config dict; any problem becomes a one-line :class:`ConfigError`."""
+    """Validate a plain config dict; any problem becomes a one-line :class:`PluginConfigError`."""
     if not isinstance(raw, Mapping):
-        raise ConfigError(_not_a_mapping(type(raw).__name__))
+        raise PluginConfigError(_not_a_mapping(type(raw).__name__))
     data = dict(raw)
     try:
         return PluginConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, data)) from exc
+        raise PluginConfigError(format_validation_error(exc, data)) from exc
 
 
 def format_validation_error(exc: ValidationError, data: Any = None) -> str:
@@ -286,7 +286,7 @@ def format_validation_error(exc: ValidationError, data: Any = None) -> str:
         message = _describe_union(same)
     others = len(set(paths)) - 1
     more = f" (and {others} more problem{'s' if others > 1 else ''})" if others > 0 else ""
-    return f"{CONFIG_KEY} config: {path or '(top level)'}: {message}{more}"
+    return f"{path or '(top level)'}: {message}{more}"
 
 
 def _key_path(loc: tuple[Any, ...], data: Any = None, missing: bool = False) -> str:
