@@ -3,12 +3,16 @@ message."""
 
 from __future__ import annotations
 
+import re
+import types
+import typing
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
 import pytest
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kedro_airflow_k8s.config import PluginConfig, RunConfig, parse_config
 from kedro_airflow_k8s.config.kubernetes import (
@@ -1016,7 +1020,7 @@ ERRORS = [
     (
         "list-for-dict",
         rc(resources=[]),
-        "run_config.resources: input should be a valid dictionary (got [])",
+        "run_config.resources: input should be a mapping (got [])",
     ),
     (
         "dict-for-list",
@@ -1047,13 +1051,22 @@ ERRORS = [
     (
         "list-for-section",
         {"run_config": []},
-        "run_config: input should be a valid dictionary or instance of RunConfig (got [])",
+        "run_config: input should be a mapping (got [])",
     ),
     (
         "str-for-section",
         rc(authentication="Vars"),
-        "run_config.authentication: input should be a valid dictionary or instance of "
-        "Authentication (got 'Vars')",
+        "run_config.authentication: input should be a mapping (got 'Vars')",
+    ),
+    (
+        "str-for-list-item",
+        rc(secrets=["secret-name"]),
+        "run_config.secrets[0]: input should be a mapping (got 'secret-name')",
+    ),
+    (
+        "int-for-profile",
+        rc(resources={"gpu": 1}),
+        "run_config.resources.gpu: input should be a mapping (got 1)",
     ),
     ("int-for-host", {"host": 80}, "host: input should be a valid string (got 80)"),
     (
@@ -1518,6 +1531,47 @@ def test_error_messages(document, expected):
     message = error_of(document)
     assert message == PREFIX + expected
     assert "\n" not in message
+
+
+def _sections(
+    model: type[BaseModel], path: tuple[Any, ...] = ()
+) -> Iterator[tuple[tuple[Any, ...], type[BaseModel]]]:
+    """Every place in the config that holds a mapping of keys (a model), directly, as a list
+    item or as the value of a named entry: its key path and its model."""
+    for name, field in model.model_fields.items():
+        key = (*path, field.alias or name)
+        union = typing.get_origin(field.annotation) in (typing.Union, types.UnionType)
+        for branch in typing.get_args(field.annotation) if union else (field.annotation,):
+            inner = typing.get_args(branch)
+            if typing.get_origin(branch) is list:
+                step, branch = (0,), inner[0]
+            elif typing.get_origin(branch) is dict:
+                step, branch = ("entry",), inner[1]
+            else:
+                step = ()
+            if isinstance(branch, type) and issubclass(branch, BaseModel):
+                yield (*key, *step), branch
+                yield from _sections(branch, (*key, *step))
+
+
+def _document(path: tuple[Any, ...], value: Any) -> Any:
+    for step in reversed(path):
+        value = [value] if isinstance(step, int) else {step: value}
+    return value
+
+
+def test_no_message_names_a_class_of_the_models():
+    # The user writes YAML: a section given a scalar is told it should be "a mapping".
+    sections = list(_sections(PluginConfig))
+    assert (("run_config", "resources", "entry", "tolerations", 0), Toleration) in sections
+    names = {model.__name__ for _, model in sections}
+    for path, _ in sections:
+        message = error_of(_document(path, 5))
+        assert not any(re.search(rf"\b{name}\b", message) for name in names), message
+        assert "dictionary" not in message, message
+        # Else a required key beside it is reported first (the document holds only the path).
+        if "is required" not in message:
+            assert ": input should be a mapping (got 5)" in message, message
 
 
 def test_error_ids_are_unique():

@@ -340,11 +340,24 @@ def _render(key: Any, parts: list[str]) -> str:
     return f"[{key}]"
 
 
+# Errors whose pydantic text names a Python type or one of the plugin's classes ("a valid
+# dictionary or instance of RunConfig"): in YAML each of them is a mapping.
+_MAPPING_ERRORS = frozenset(
+    {"dict_type", "mapping_type", "model_type", "model_attributes_type", "dataclass_type"}
+)
+
+
+def _expected(error: Mapping[str, Any]) -> str:
+    """What the value should be, in YAML's words: "a valid string", "a mapping"."""
+    if error["type"] in _MAPPING_ERRORS:
+        return "a mapping"
+    return str(error["msg"]).removeprefix("Input should be ")
+
+
 def _describe_union(errors: Sequence[Mapping[str, Any]]) -> str:
     kinds: list[str] = []
     for error in errors:
-        text = str(error["msg"]).removeprefix("Input should be ")
-        kinds.append(text.removeprefix("a valid "))
+        kinds.append(_expected(error).removeprefix("a valid ").removeprefix("a "))
     expected = ", ".join(kinds[:-1]) + f" or {kinds[-1]}"
     shown = repr(errors[0].get("input"))
     if len(shown) > 60:
@@ -367,7 +380,9 @@ def _describe(error: Mapping[str, Any], loc: tuple[Any, ...]) -> str:
     if kind == "missing":
         return "is required"
     message = str(error["msg"])
-    if message.startswith("Value error, "):
+    if kind in _MAPPING_ERRORS or message.startswith("Input should be "):
+        message = f"input should be {_expected(error)}"
+    elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
     elif message:
         message = f"{message[0].lower()}{message[1:]}"
