@@ -203,6 +203,32 @@ def test_an_environment_that_does_not_exist_is_named_as_such(project: Path) -> N
 
 
 @pytest.mark.parametrize(
+    ("overlay", "message"),
+    [
+        (
+            "host: null\n",
+            "airflow-k8s config: host: is not set; add the Airflow URL (http:// or https://) to "
+            "kedro-airflow-k8s.yaml",
+        ),
+        (
+            'host: ""\n',
+            "airflow-k8s config: host: is empty; write the Airflow URL (http:// or https://) here "
+            "in kedro-airflow-k8s.yaml, or remove the key",
+        ),
+    ],
+    ids=["unset", "empty"],
+)
+def test_a_missing_airflow_host_says_where_to_set_it(
+    project: Path, overlay: str, message: str
+) -> None:
+    env = project / "conf" / ("host-unset" if "null" in overlay else "host-empty")
+    env.mkdir()
+    (env / "kedro-airflow-k8s.yaml").write_text(overlay)
+    done = kedro(project, "airflow-k8s", "-e", env.name, "list-pipelines")
+    _assert_clean_error(done, message)
+
+
+@pytest.mark.parametrize(
     ("params", "message"),
     [
         (

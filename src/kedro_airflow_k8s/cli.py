@@ -244,7 +244,9 @@ def _destination(loaded: Any, output: str | None) -> str:
 
 def _host(loaded: Any) -> str:
     if not loaded.config.host:
-        raise PluginConfigError("host: set the Airflow URL (http:// or https://)")
+        raise PluginConfigError(
+            "host: is not set; add the Airflow URL (http:// or https://) to kedro-airflow-k8s.yaml"
+        )
     return str(loaded.config.host)
 
 

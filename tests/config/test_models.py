@@ -1478,6 +1478,18 @@ ERRORS = [
     ),
     ("host-scheme", {"host": "ftp://x"}, "host: 'ftp://x' is not an http:// or https:// URL"),
     (
+        "host-empty",
+        {"host": ""},
+        "host: is empty; write the Airflow URL (http:// or https://) here in "
+        "kedro-airflow-k8s.yaml, or remove the key",
+    ),
+    (
+        "host-blank",
+        {"host": "  "},
+        "host: is empty; write the Airflow URL (http:// or https://) here in "
+        "kedro-airflow-k8s.yaml, or remove the key",
+    ),
+    (
         "host-no-scheme",
         {"host": "airflow:8080"},
         "host: 'airflow:8080' is not an http:// or https:// URL",

@@ -416,4 +416,9 @@ class PluginConfig(ConfigModel):
     @field_validator("host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError(
+                "is empty; write the Airflow URL (http:// or https://) here in "
+                "kedro-airflow-k8s.yaml, or remove the key"
+            )
         return None if value is None else airflow_base_url(value)
