@@ -657,6 +657,19 @@ def test_start_date_forms(value):
     assert parse_config(rc(start_date=value)).run_config.start_date == "20210721"
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (date(100, 1, 1), "01000101"),
+        (date(999, 12, 31), "09991231"),
+        (date(9899, 12, 31), "98991231"),
+    ],
+)
+def test_start_date_objects_keep_four_digits_of_year(value, expected):
+    # strftime("%Y") gives "100" for the year 100 on Linux: the earliest date was refused.
+    assert parse_config(rc(start_date=value)).run_config.start_date == expected
+
+
 def test_start_date_from_yaml_is_a_date_object():
     # The YAML form above really is a date, not a string.
     assert isinstance(yaml.safe_load("d: 2021-07-21")["d"], date)

@@ -164,8 +164,9 @@ class RunConfig(ConfigModel):
     start_date: StrictStr | None = Field(
         None,
         description=f"First schedule date, `YYYYMMDD` (UTC), from {yyyymmdd(EARLIEST_START)} to "
-        f"{yyyymmdd(LATEST_START)}. Defaults to {DEFAULT_START_DATE}; runs are never backfilled "
-        "(catchup is off).",
+        f"{yyyymmdd(LATEST_START)}. A YAML date (`2024-01-01`, unquoted) is taken as the same "
+        "day, and a date with a time of day as its day. Defaults to "
+        f"{DEFAULT_START_DATE}; runs are never backfilled (catchup is off).",
     )
     description: StrictStr | None = Field(None, description="DAG description shown in Airflow.")
     image_pull_secrets: list[StrictStr] = Field(
@@ -326,8 +327,8 @@ class RunConfig(ConfigModel):
     def _start_date(cls, value: object) -> object:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        if isinstance(value, (date, datetime)):
-            value = value.strftime("%Y%m%d")
+        if isinstance(value, (date, datetime)):  # a YAML date (or timestamp): its day
+            value = yyyymmdd(value)
         if isinstance(value, str):
             # A YAML date (2021-07-21) read through Kedro's OmegaConf loader arrives as text.
             text = value.replace("-", "") if ISO_DATE.match(value) else value
