@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -226,6 +227,25 @@ def test_a_missing_airflow_host_says_where_to_set_it(
     (env / "kedro-airflow-k8s.yaml").write_text(overlay)
     done = kedro(project, "airflow-k8s", "-e", env.name, "list-pipelines")
     _assert_clean_error(done, message)
+
+
+def test_dev_on_a_busy_default_port_says_it_is_the_default(project: Path) -> None:
+    # dev takes its port from the config's loopback host (the example reads it from
+    # KEDRO_CONFIG_AIRFLOW_HOST); the user passed no --port, so the message does not blame it.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        host = f"http://localhost:{port}"
+        done = kedro(project, "airflow-k8s", "dev", env={"KEDRO_CONFIG_AIRFLOW_HOST": host})
+    _assert_clean_error(
+        done,
+        f"127.0.0.1:{port} cannot be used (Address already in use): it is the port of host in "
+        f"kedro-airflow-k8s.yaml ({host}), dev's default; stop what uses it or choose another "
+        "port with --port PORT",
+        EXIT_USAGE,
+    )
+    assert not (project / ".airflow").exists()
 
 
 @pytest.mark.parametrize(

@@ -54,9 +54,40 @@ def test_a_port_in_use_is_a_usage_error_naming_it() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(UsageProblem) as refused:
-            local.check_port(port)
+            local.choose_port(port, None)
     assert refused.value.exit_code == EXIT_USAGE
     assert refused.value.message.startswith(f"--port {port}: 127.0.0.1:{port} cannot be used (")
+
+
+def test_a_free_port_is_chosen_as_given_or_from_host() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert local.choose_port(port, "http://localhost:1") == port
+    assert local.choose_port(None, f"http://localhost:{port}") == port
+
+
+def test_a_busy_default_port_is_not_blamed_on_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UsageProblem) as from_host:
+            local.choose_port(None, f"http://localhost:{port}")
+        monkeypatch.setattr(local, "DEFAULT_PORT", port)
+        with pytest.raises(UsageProblem) as plain_default:
+            local.choose_port(None, None)
+    assert from_host.value.message == (
+        f"127.0.0.1:{port} cannot be used (Address already in use): it is the port of host in "
+        f"kedro-airflow-k8s.yaml (http://localhost:{port}), dev's default; stop what uses it or "
+        "choose another port with --port PORT"
+    )
+    assert plain_default.value.message == (
+        f"127.0.0.1:{port} cannot be used (Address already in use): it is dev's default port, "
+        f"{port}; stop what uses it or choose another port with --port PORT"
+    )
+    assert not from_host.value.message.startswith("--port")
+    assert from_host.value.exit_code == plain_default.value.exit_code == EXIT_USAGE
 
 
 def test_without_airflow_3_one_line_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -470,8 +470,7 @@ def dev(obj: CliContext, port: int | None) -> None:
     version = local.airflow_version()
     loaded = _load(obj, with_pipelines=False)
     config = loaded.config
-    chosen = port or local.default_port(config.host)
-    local.check_port(chosen)
+    chosen = local.choose_port(port, config.host)
     folder, note = local.dags_folder(obj.project_path, config.output)
     if note:
         click.echo(f"Warning: {note}", err=True)

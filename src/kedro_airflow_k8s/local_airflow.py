@@ -100,14 +100,20 @@ def airflow_version() -> str:
     return version
 
 
-def default_port(host: str | None) -> int:
-    """The port of ``host`` when it is an http:// URL on this machine, else 8080."""
+def _host_port(host: str | None) -> int | None:
+    """The port of ``host`` when it is an http:// URL on this machine."""
     if host:
         parts = urlsplit(host)
         if parts.scheme == "http" and parts.hostname in LOOPBACK_NAMES:
             with contextlib.suppress(ValueError):
                 return parts.port or 80
-    return DEFAULT_PORT
+    return None
+
+
+def default_port(host: str | None) -> int:
+    """The port of ``host`` when it is an http:// URL on this machine, else 8080."""
+    port = _host_port(host)
+    return DEFAULT_PORT if port is None else port
 
 
 def dags_folder(project: Path, output: str | None) -> tuple[Path, str | None]:
@@ -129,16 +135,31 @@ def dags_folder(project: Path, output: str | None) -> tuple[Path, str | None]:
     return project / "dag", None
 
 
-def check_port(port: int) -> None:
-    """Refuse a port something already listens on (or that cannot be bound) on 127.0.0.1."""
+def choose_port(given: int | None, host: str | None) -> int:
+    """The port dev serves on: ``--port`` when given, else :func:`default_port`. A port that
+    something already listens on (or that cannot be bound) on 127.0.0.1 is refused, the
+    message saying whether the user chose it or it is the default."""
+    port = given or default_port(host)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as error:
-            raise UsageProblem(
-                f"--port {port}: 127.0.0.1:{port} cannot be used ({error.strerror or error}); "
-                "stop what uses it or choose another port with --port"
-            ) from None
+            reason = error.strerror or str(error)
+        else:
+            return port
+    if given:
+        raise UsageProblem(
+            f"--port {port}: 127.0.0.1:{port} cannot be used ({reason}); stop what uses it or "
+            "choose another port with --port"
+        )
+    if _host_port(host) is None:
+        default = f"dev's default port, {port}"
+    else:
+        default = f"the port of host in kedro-airflow-k8s.yaml ({host}), dev's default"
+    raise UsageProblem(
+        f"127.0.0.1:{port} cannot be used ({reason}): it is {default}; stop what uses it or "
+        "choose another port with --port PORT"
+    )
 
 
 def _private_json(path: Path, make: Callable[[], dict[str, str]]) -> dict[str, str]:
