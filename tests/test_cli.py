@@ -307,9 +307,12 @@ def test_a_broken_project_is_one_line_naming_where(
 
 def test_a_timeout_that_is_not_a_number_is_a_usage_error(project: Path) -> None:
     done = kedro(project, "airflow-k8s", "--timeout", "nan", "compile")
-    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
-    assert "Error: Invalid value for '--timeout': nan is not a number of seconds" in done.stderr
-    assert "Traceback" not in done.stderr
+    _assert_clean_error(
+        done,
+        "Invalid value for '--timeout': nan is not a number of seconds "
+        "(see 'kedro airflow-k8s --help')",
+        EXIT_USAGE,
+    )
 
 
 def test_a_dag_name_too_long_for_airflow_says_so(project: Path) -> None:
@@ -321,10 +324,39 @@ def test_a_dag_name_too_long_for_airflow_says_so(project: Path) -> None:
     )
 
 
-def test_a_bad_option_is_a_usage_error(project: Path) -> None:
-    done = kedro(project, "airflow-k8s", "compile", "--no-such-option")
-    assert done.returncode == EXIT_USAGE, done.stderr[-2000:]
-    assert "Error: No such option '--no-such-option'." in done.stderr
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["compile", "--no-such-option"],
+            "No such option '--no-such-option' (see 'kedro airflow-k8s compile --help')",
+        ),
+        (
+            ["compile", "--outptu", "dags"],
+            "No such option '--outptu'. Did you mean '--output'? "
+            "(see 'kedro airflow-k8s compile --help')",
+        ),
+        (["no-such-command"], "No such command 'no-such-command' (see 'kedro airflow-k8s --help')"),
+        (
+            ["--timeout", "soon", "compile"],
+            "Invalid value for '--timeout' (env var: 'KEDRO_AIRFLOW_K8S_TIMEOUT'): 'soon' is not "
+            "a valid float range (see 'kedro airflow-k8s --help')",
+        ),
+    ],
+    ids=["option", "misspelt-option", "command", "group-option-value"],
+)
+def test_a_usage_error_is_one_line_with_the_usage_exit_code(
+    project: Path, args: list[str], message: str
+) -> None:
+    done = kedro(project, "airflow-k8s", *args)
+    _assert_clean_error(done, message, EXIT_USAGE)
+    assert "Usage:" not in done.stderr and "Try '" not in done.stderr
+
+
+def test_no_command_still_shows_the_help(project: Path) -> None:
+    done = kedro(project, "airflow-k8s")
+    assert "Commands:" in done.stdout + done.stderr
+    assert "Error:" not in done.stdout + done.stderr
 
 
 DAG_FILE = "spaceflights___default___local.py"

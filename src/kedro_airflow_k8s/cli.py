@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, TIMEOUT_ENV, Deadline
-from kedro_airflow_k8s.errors import PluginConfigError, PluginError, UsageProblem
+from kedro_airflow_k8s.errors import (
+    OneLineUsageGroup,
+    PluginConfigError,
+    PluginError,
+    UsageProblem,
+)
 
 if TYPE_CHECKING:
     from kedro_airflow_k8s.airflow_api import RestApi
@@ -112,7 +117,11 @@ def commands() -> None:
     """Kedro plugin: Airflow DAGs running every task as a Kubernetes pod."""
 
 
-@commands.group(name="airflow-k8s", context_settings={"help_option_names": ["-h", "--help"]})
+@commands.group(
+    name="airflow-k8s",
+    cls=OneLineUsageGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "-e",
     "--env",

@@ -7,7 +7,8 @@ one-line message (``Error: ...``) and exits with the class's code, with no trace
 0    success
 1    the pipeline ran and failed (``run-once --wait-for-completion``): :class:`RunFailed`
 2    the command line is wrong (an unknown option, a bad option value, options that cannot go
-     together): click's own code and :class:`UsageProblem`
+     together): click's own code and :class:`UsageProblem` (the plugin's command group,
+     :class:`OneLineUsageGroup`, reports click's usage errors as one)
 3    a wait ran out of time (``--timeout``, ``--parse-timeout``, ``--wait-for-completion``):
      :class:`TimedOut`
 4    the project, its pipelines or ``kedro-airflow-k8s.yaml`` cannot be used: :class:`PluginError`,
@@ -19,7 +20,12 @@ one-line message (``Error: ...``) and exits with the class's code, with no trace
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import click
+from click.exceptions import NoArgsIsHelpError
 
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2  # click.UsageError's code
@@ -98,3 +104,29 @@ class RunFailed(PluginError):
     """The DAG run ended failed."""
 
     exit_code = EXIT_RUN_FAILED
+
+
+@contextlib.contextmanager
+def _one_line_usage() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # no command given: click shows the help, as asked
+    except click.UsageError as error:
+        message = error.format_message().rstrip(".")
+        hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
+        raise UsageProblem(message + hint) from None
+
+
+class OneLineUsageGroup(click.Group):
+    """A command group whose usage errors, click's own (an unknown command or option, a bad
+    value) as much as the plugin's, are one line ``Error: ...`` with exit code 2, instead of
+    click's three lines (usage, a hint, the error)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        with _one_line_usage():
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line_usage():  # the group's callback, the command's name, options and callback
+            return super().invoke(ctx)
