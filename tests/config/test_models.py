@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, StrictStr, ValidationError
 
 from kedro_airflow_k8s.config import PluginConfig, RunConfig, parse_config
 from kedro_airflow_k8s.config.kubernetes import (
@@ -21,6 +21,7 @@ from kedro_airflow_k8s.config.kubernetes import (
     SecretConfig,
     Toleration,
 )
+from kedro_airflow_k8s.config.loading import format_validation_error
 from kedro_airflow_k8s.config.models import NodeTagsConfig
 from kedro_airflow_k8s.errors import ConfigError, PluginError
 from kedro_airflow_k8s.features.alerts.config import FailureHandler
@@ -1597,6 +1598,20 @@ def test_no_message_names_a_class_of_the_models():
         # Else a required key beside it is reported first (the document holds only the path).
         if "is required" not in message:
             assert ": input should be a mapping (got 5)" in message, message
+
+
+def test_a_union_with_a_section_is_told_in_yaml_terms_too():
+    class Section(BaseModel):
+        key: int
+
+    class Document(BaseModel):
+        value: StrictStr | Section
+
+    with pytest.raises(ValidationError) as caught:
+        Document.model_validate({"value": 5})
+    assert format_validation_error(caught.value, {"value": 5}) == (
+        "value: input should be a valid string or mapping (got 5)"
+    )
 
 
 def test_error_ids_are_unique():

@@ -357,7 +357,8 @@ def _expected(error: Mapping[str, Any]) -> str:
 def _describe_union(errors: Sequence[Mapping[str, Any]]) -> str:
     kinds: list[str] = []
     for error in errors:
-        kinds.append(_expected(error).removeprefix("a valid ").removeprefix("a "))
+        expected = _expected(error)
+        kinds.append("mapping" if expected == "a mapping" else expected.removeprefix("a valid "))
     expected = ", ".join(kinds[:-1]) + f" or {kinds[-1]}"
     shown = repr(errors[0].get("input"))
     if len(shown) > 60:
