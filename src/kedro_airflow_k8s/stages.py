@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kedro_airflow_k8s.collector import collector_paused
+from kedro_airflow_k8s.compiled import CompiledDag, check_distinct_dags
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.deadline import Deadline
-from kedro_airflow_k8s.errors import PluginError
-from kedro_airflow_k8s.features.api import Artifacts
 from kedro_airflow_k8s.features.registry import FEATURES
 from kedro_airflow_k8s.names import dag_file_name
 from kedro_airflow_k8s.plan import (
@@ -25,21 +23,7 @@ from kedro_airflow_k8s.plan import (
 from kedro_airflow_k8s.project import LoadedProject, load_project
 from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
 from kedro_airflow_k8s.render.dag import UNSET, Unset
-from kedro_airflow_k8s.runtime.spec import DagSpec
 from kedro_airflow_k8s.ship import upload_files, write_local_files
-
-
-@dataclass(frozen=True)
-class CompiledDag:
-    """One pipeline's DAG: the plan, the SPEC, the file text and the features' artifacts."""
-
-    dag_id: str
-    file_name: str
-    plan: TaskPlan
-    spec: DagSpec
-    source: str
-    warnings: tuple[str, ...] = ()
-    artifacts: dict[str, Artifacts] = field(default_factory=dict)  # spec key -> artifacts
 
 
 def load(
@@ -128,32 +112,6 @@ def compile_pipelines(
     return compiled
 
 
-def check_distinct_dags(compiled: Sequence[CompiledDag]) -> None:
-    """Refuse two pipelines whose DAGs get one id or one file (names the sanitiser maps to the
-    same text, or file names differing only in case, one file on case-insensitive systems)."""
-    ids: dict[str, CompiledDag] = {}
-    files: dict[str, CompiledDag] = {}
-    for one in compiled:
-        other = ids.setdefault(one.dag_id, one)
-        if other.plan.pipeline != one.plan.pipeline:
-            raise PluginError(
-                f"pipelines {other.plan.pipeline!r} and {one.plan.pipeline!r} would both get DAG "
-                f"id {one.dag_id!r}: rename one of them in the pipeline registry"
-            )
-        other = files.setdefault(one.file_name.casefold(), one)
-        if other.plan.pipeline != one.plan.pipeline:
-            where = (
-                f"DAG file {one.file_name!r}"
-                if other.file_name == one.file_name
-                else f"DAG files {other.file_name!r} and {one.file_name!r}, one file where "
-                "names ignore case"
-            )
-            raise PluginError(
-                f"pipelines {other.plan.pipeline!r} and {one.plan.pipeline!r} would both be "
-                f"written to {where}: rename one of them in the pipeline registry"
-            )
-
-
 def ship_artifacts(compiled: CompiledDag, *, deadline: Deadline | None = None) -> dict[str, str]:
     """Upload the features' artifacts (before the DAG that reads them); name -> where written."""
     written: dict[str, str] = {}
@@ -176,8 +134,9 @@ def summary(compiled: CompiledDag) -> str:
     for a plan of more than ``SUMMARY_TABLE_MAX`` tasks its totals and warnings only."""
     plan = compiled.plan
     title = f"DAG {compiled.dag_id}"
-    if compiled.spec.get("local"):
-        title += " (local execution: each task a `kedro run` on the Airflow worker)"
+    notes = [note for f in FEATURES if (note := f.summary_note(compiled.spec))]
+    if notes:
+        title += f" ({'; '.join(notes)})"
     if len(plan.tasks) <= SUMMARY_TABLE_MAX:
         return f"{title}\n{format_table(plan)}"
     return f"{title} (compile --explain prints the table of its tasks)\n{format_totals(plan)}"

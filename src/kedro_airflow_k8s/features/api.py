@@ -78,6 +78,10 @@ class Feature:
         """What the user should know about the compiled DAG (the command prints each)."""
         return []
 
+    def summary_note(self, spec: DagSpec) -> str | None:
+        """A few words the command's summary adds to the DAG's title."""
+        return None
+
     def code(
         self,
         spec: DagSpec,

@@ -182,5 +182,10 @@ class LocalFeature(Feature):
         section = spec.get("local")
         return list(section["warnings"]) if section else []
 
+    def summary_note(self, spec: DagSpec) -> str | None:
+        if not spec.get("local"):
+            return None
+        return "local execution: each task a `kedro run` on the Airflow worker"
+
 
 FEATURE = LocalFeature()
