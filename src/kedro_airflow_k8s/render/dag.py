@@ -211,7 +211,7 @@ def build_spec(
     final_id = task_ids.claim(FINAL_TASK_ID)
     groups = sorted({t.task_group[:i] for t in plan.tasks for i in range(1, len(t.task_group) + 1)})
     params = params_template(run_config)
-    core = {
+    core: DagSpec = {  # the sections follow, each typed by its feature
         "dag": {
             "dag_id": dag_id,
             "description": run_config.description,
