@@ -543,7 +543,10 @@ PROFILE_PARTS = {
         "kedro_airflow_k8s/config/loading.py",
         "read_raw_config",
     ),
-    "    kedro-mlflow settings": ("kedro_airflow_k8s/mlflow_settings.py", "read_mlflow_settings"),
+    "    kedro-mlflow settings": (
+        "kedro_airflow_k8s/features/mlflow/settings.py",
+        "read_mlflow_settings",
+    ),
     "    pipelines (registry, node specs)": (
         "kedro_airflow_k8s/project.py",
         "registered_pipelines",

@@ -9,6 +9,12 @@ Every import statement counts: at the top of a module, inside a function (lazy) 
 * ``plan/`` imports no Kedro, and nothing of render, ship, operate or the Airflow API, and neither
   does any module of the package it imports (it is pure: a snapshot in, a plan out);
 * ``render/`` imports nothing of ship, operate or the Airflow API;
+* of the features, the plan reaches their config keys at most (``features/<feature>/config.py``),
+  never their compile side;
+* a feature's home (``features/<feature>/``) imports nothing of operate, the Airflow API, the
+  commands or the CLI, and of another feature its config keys only (``features/registry.py``
+  lists them all, ``features/api.py`` is the interface they implement);
+* ``stages.py`` names no feature: it asks every feature the same (``features/registry.py``);
 * nothing imports the CLI.
 """
 
@@ -162,6 +168,58 @@ def test_the_plan_is_pure(name: str) -> None:
             )
 
 
+def _feature_home(name: str) -> str | None:
+    """``features.<feature>`` for a module of a feature's home, else None."""
+    parts = name.split(".")
+    if parts[0] != "features" or len(parts) < 2 or parts[1] in ("api", "registry"):
+        return None
+    return ".".join(parts[:2])
+
+
+def _feature_config(name: str) -> bool:
+    home = _feature_home(name)
+    return home is not None and name in (home, f"{home}.config")
+
+
+@pytest.mark.parametrize("name", _by_folder("plan"))
+def test_the_plan_reaches_no_feature_s_compile_side(name: str) -> None:
+    for module in reached_from(name):
+        if _under(module, "features"):
+            assert module == "features" or _feature_config(module), (
+                f"{name} reaches {module}: the plan may know a feature's config keys only"
+            )
+
+
+FEATURES_MAY_NOT = ("operate", "airflow_api", "stages", "cli")
+
+
+@pytest.mark.parametrize("name", _by_folder("features"))
+def test_a_feature_home_imports_down_the_flow_and_no_other_feature(name: str) -> None:
+    home = _feature_home(name)
+    for found in imports_of(name):
+        if not found.inside:
+            continue
+        assert not any(_under(found.module, folder) for folder in FEATURES_MAY_NOT), (
+            f"{name}:{found.line} imports {found.module}: a feature's compile side comes before "
+            "the commands"
+        )
+        other = _feature_home(found.module)
+        if home is not None and other is not None and other != home:
+            assert _feature_config(found.module), (
+                f"{name}:{found.line} imports {found.module}: a feature may read another "
+                "feature's config keys only"
+            )
+
+
+def test_the_stages_name_no_feature() -> None:
+    for found in imports_of("stages"):
+        if found.inside and _under(found.module, "features"):
+            assert found.module in ("features.api", "features.registry"), (
+                f"stages:{found.line} imports {found.module}: the commands ask every feature the "
+                "same through features/registry.py"
+            )
+
+
 @pytest.mark.parametrize("name", _by_folder("render"))
 def test_render_imports_no_shipping_nor_operating(name: str) -> None:
     for found in imports_of(name):
@@ -183,13 +241,15 @@ def test_nothing_imports_the_cli() -> None:
 
 def test_the_import_reader_sees_every_kind_of_import() -> None:
     """Not vacuous: typing-only and relative imports, imports of Kedro, lazy imports inside
-    functions (stages imports the spark renderer in one) and the modules reached through
-    others are all read."""
+    functions (the spark feature imports its artifacts module in one) and the modules reached
+    through others are all read."""
     assert any(
         f.module == "runtime.spec" and f.typing_only and f.relative
         for f in imports_of("runtime.volume")
     )
     assert any(f.module.startswith("kedro") and not f.inside for f in imports_of("project"))
-    assert any(f.module == "render.spark" for f in imports_of("stages"))
+    assert any(f.module == "features.spark.artifacts" for f in imports_of("features.spark.feature"))
+    assert _feature_home("features.spark.spec") == "features.spark"
+    assert _feature_config("features.spark.config") and not _feature_config("features.spark.spec")
     assert "snapshot" in set(reached_from("plan.build"))
     assert "names" in set(reached_from("plan"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from kedro_airflow_k8s.compiled import CompiledDag, check_distinct_dags
 from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.names import dag_file_name
 from kedro_airflow_k8s.names import dag_id as dag_id_for
 from kedro_airflow_k8s.plan import TaskPlan
-from kedro_airflow_k8s.stages import CompiledDag, check_distinct_dags
 
 
 def _compiled(pipeline: str, dag_id: str | None = None) -> CompiledDag:

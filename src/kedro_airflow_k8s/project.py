@@ -37,8 +37,8 @@ from kedro_airflow_k8s.config import (
     read_raw_config,
 )
 from kedro_airflow_k8s.errors import ConfigError, PluginError
+from kedro_airflow_k8s.features.mlflow.settings import MlflowSettings, read_mlflow_settings
 from kedro_airflow_k8s.git import git_output
-from kedro_airflow_k8s.mlflow_settings import MlflowSettings, read_mlflow_settings
 from kedro_airflow_k8s.snapshot import (
     DatasetSource,
     DatasetSpec,

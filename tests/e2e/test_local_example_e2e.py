@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
+from kedro_airflow_k8s.features.local.feature import KUBERNETES_ONLY
 from kedro_airflow_k8s.names import dag_file_name
-from kedro_airflow_k8s.render.local import KUBERNETES_ONLY
 from tests.helpers import REPO, copy_example, dag_spec, kedro
 from tests.mlflow.overlay import EXPERIMENT, apply_mlflow_overlay
 from tests.mlflow.server import MlflowServer, require_mlflow

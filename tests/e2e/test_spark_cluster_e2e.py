@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from kedro_airflow_k8s.config import parse_config
+from kedro_airflow_k8s.features.spark.artifacts import SparkArtifacts
+from kedro_airflow_k8s.features.spark.custom import custom_operators_source
+from kedro_airflow_k8s.features.spark.spec import SparkArtifactUrls
 from kedro_airflow_k8s.plan import PlanOptions, build_plan
 from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
-from kedro_airflow_k8s.render.spark import SparkArtifactUrls, custom_operators_source
 from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, NodeSpec, PipelineSpec
 from kedro_airflow_k8s.spark import SparkCluster, SparkJob, SparkOperatorFactoryBase
 
@@ -79,7 +81,13 @@ def _spark_dag(dag_id: str, job_exit_code: int) -> str:
         run_scripts={t.full_task_id: "gs://unused/spark/run.py" for t in plan.tasks},
     )
     context = DagContext("Spark e2e", "spark_e2e", "__default__", "e2e")
-    spec = build_spec(plan, config.run_config, context, dag_id=dag_id, spark_urls=urls)
+    spec = build_spec(
+        plan,
+        config.run_config,
+        context,
+        dag_id=dag_id,
+        artifacts={"spark": SparkArtifacts("", urls=urls)},
+    )
     for task in spec["tasks"]:  # what the pods run: nothing but a success
         task["arguments"] = ["python", "-c", "print('pod ran')"]
     custom = custom_operators_source(

@@ -159,7 +159,7 @@ def test_sensor_task_ids_stay_unique_however_many_entries() -> None:
     """(That run-once leaves the sensors out is shown by a real run-once, see
     tests/e2e/test_run_once.py.)"""
     from kedro_airflow_k8s.config import parse_config
-    from kedro_airflow_k8s.render.dag import external_dependencies_spec
+    from kedro_airflow_k8s.features.sensors.feature import external_dependencies_spec
 
     config = parse_config({"run_config": {"external_dependencies": [{"dag_id": "a"}] * 12}})
     ids = [e["task_id"] for e in external_dependencies_spec(config.run_config)]

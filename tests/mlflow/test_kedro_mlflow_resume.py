@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.mlflow_settings import read_mlflow_settings
+from kedro_airflow_k8s.features.mlflow.settings import read_mlflow_settings
 from kedro_airflow_k8s.runtime.mlflow_run import MLFLOW_TAG_DAG_ID, mlflow_start_run
 from tests.helpers import REPO, copy_example, kedro
 from tests.mlflow.overlay import EXPERIMENT, apply_mlflow_overlay

@@ -1,4 +1,4 @@
-"""Reading the project's kedro-mlflow config (mlflow_settings.py) with a real OmegaConfigLoader."""
+"""Reading the project's kedro-mlflow config (features/mlflow/settings.py), real loader."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kedro_airflow_k8s.errors import ConfigError
-from kedro_airflow_k8s.mlflow_settings import (
+from kedro_airflow_k8s.features.mlflow.settings import (
     MlflowSettings,
     parse_mlflow_config,
     read_mlflow_settings,

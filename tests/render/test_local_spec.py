@@ -13,9 +13,9 @@ import pytest
 
 from kedro_airflow_k8s.config import parse_config
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.features.local.feature import KUBERNETES_ONLY, LOCAL_IN_MEMORY_FOLDER
 from kedro_airflow_k8s.plan import PlanOptions, build_plan
 from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
-from kedro_airflow_k8s.render.local import KUBERNETES_ONLY, LOCAL_IN_MEMORY_FOLDER
 from kedro_airflow_k8s.snapshot import DatasetSource, DatasetSpec, NodeSpec, PipelineSpec
 from kedro_airflow_k8s.stages import plan_options
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from kedro_airflow_k8s.config import parse_config
 from kedro_airflow_k8s.config.models import RunConfig
+from kedro_airflow_k8s.features.spark.spec import SparkArtifactUrls, spark_spec, spark_tasks
 from kedro_airflow_k8s.names import Names
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
-from kedro_airflow_k8s.render.spark import SparkArtifactUrls, spark_spec, spark_tasks
 
 PARAMS = {"jinja": "--params={{ kedro_params({}, {}, dag_run.conf) }}"}
 HOME = "/opt/kedro/demo"

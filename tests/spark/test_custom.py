@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.features.spark.artifacts import SparkArtifacts
+from kedro_airflow_k8s.features.spark.custom import CLUSTER_NAME_TEMPLATE, custom_operators_source
+from kedro_airflow_k8s.features.spark.project_files import load_operator_factory
 from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
-from kedro_airflow_k8s.render.spark import CLUSTER_NAME_TEMPLATE, custom_operators_source
 from kedro_airflow_k8s.spark import SparkCluster, SparkJob, SparkOperatorFactoryBase
-from kedro_airflow_k8s.spark_project import load_operator_factory
 from tests.spark.common import CUSTOM, PARAMS, plan, run_config, spec_for, task, urls
 
 HOSTILE = ["it's", 'say "hi"', "two\nlines", "{{ ds }}", "'''", '"""', "\\", "{% raw %}", ""]
@@ -260,7 +261,9 @@ def _dag_source(factory: SparkOperatorFactoryBase) -> str:
     refuses the factory's code)."""
     config = run_config({**CUSTOM, "region": "eu", "project_id": "proj"})
     context = DagContext("Demo", "demo", "__default__", "local", "abc123")
-    spec = build_spec(PLAN, config, context, spark_urls=urls(PLAN))
+    spec = build_spec(
+        PLAN, config, context, artifacts={"spark": SparkArtifacts("", urls=urls(PLAN))}
+    )
     custom = custom_operators_source(
         factory,
         spec["spark"],

@@ -1,4 +1,4 @@
-"""render/spark.py init_script_text: the cluster init action, read and actually run with bash."""
+"""features/spark/scripts.py init_script_text: the cluster init action, read and run with bash."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kedro_airflow_k8s.render.spark import init_script_text
-from kedro_airflow_k8s.spark_project import project_archive
+from kedro_airflow_k8s.features.spark.project_files import project_archive
+from kedro_airflow_k8s.features.spark.scripts import init_script_text
 
 HOSTILE = 'x\'y "z" $(touch pwned) `touch pwned` ; touch pwned\nline2 \\ $HOME'
 USER_INIT = 'printf "%s" "$PROJECT_HOME" > "$MARKS/init_home"\n'

@@ -1,4 +1,4 @@
-"""render/spark.py: create_after, cluster base names and spark_memory; the runtime's per-run
+"""features/spark/spec.py: create_after, cluster base names and spark_memory; the runtime's per-run
 cluster name."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kedro_airflow_k8s.features.spark.config import SparkConfig
+from kedro_airflow_k8s.features.spark.spec import cluster_base_name, create_after, spark_memory
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
-from kedro_airflow_k8s.render.spark import cluster_base_name, create_after, spark_memory
 from tests.helpers import load_runtime
 from tests.spark.common import DATAPROC, plan, task
 

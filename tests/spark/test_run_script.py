@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from kedro_airflow_k8s.features.spark.scripts import run_script_text
+from kedro_airflow_k8s.features.spark.spec import job_arguments
 from kedro_airflow_k8s.render.dag import runtime_source
-from kedro_airflow_k8s.render.spark import job_arguments, run_script_text
 from kedro_airflow_k8s.runtime import spark as runtime_spark
 from kedro_airflow_k8s.runtime.spark_run import (
     RunScriptError,

@@ -1,4 +1,4 @@
-"""spark_project.py: the project archive, the user's init script parts and the factory class."""
+"""features/spark/project_files.py: the project archive, the user's init scripts, the factory."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from kedro_airflow_k8s.errors import ConfigError
-from kedro_airflow_k8s.spark import SparkOperatorFactoryBase
-from kedro_airflow_k8s.spark_project import (
+from kedro_airflow_k8s.features.spark.project_files import (
     archive_members,
     load_operator_factory,
     project_archive,
     read_user_script,
 )
+from kedro_airflow_k8s.spark import SparkOperatorFactoryBase
 
 KEPT = [
     "README.md",

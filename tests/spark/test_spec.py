@@ -1,4 +1,4 @@
-"""render/spark.py spark_spec: the SPEC's spark section for dataproc, k8s and custom."""
+"""features/spark/spec.py spark_spec: the SPEC's spark section for dataproc, k8s and custom."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from kedro_airflow_k8s.config.models import RunConfig
+from kedro_airflow_k8s.features.spark.artifacts import SparkArtifacts
+from kedro_airflow_k8s.features.spark.feature import spark_warnings
+from kedro_airflow_k8s.features.spark.spec import SparkArtifactUrls, k8s_warnings, spark_tasks
 from kedro_airflow_k8s.render import DagContext, build_spec, render_dag
-from kedro_airflow_k8s.render.spark import SparkArtifactUrls, k8s_warnings, spark_tasks
-from kedro_airflow_k8s.stages import SparkArtifacts, spark_warnings
 from tests.spark.common import (
     CUSTOM,
     DATAPROC,
@@ -342,7 +343,9 @@ def test_build_spec_ids_are_unique_with_volume_and_final_task() -> None:
     )
     config = run_config(DATAPROC, volume={"size": "1Gi"})
     context = DagContext("Demo", "demo", "__default__", "local", "abc123")
-    spec = build_spec(the_plan, config, context, spark_urls=urls(the_plan))
+    spec = build_spec(
+        the_plan, config, context, artifacts={"spark": SparkArtifacts("", urls=urls(the_plan))}
+    )
     spark = spec["spark"]
     ids = [t["full_task_id"] for t in spec["tasks"]]
     ids += [spark["create_task_id"], spark["delete_task_id"]]

@@ -11,39 +11,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from kedro_airflow_k8s import __version__, dag_tags, names
 from kedro_airflow_k8s.config.base import DEFAULT_START_DATE
 from kedro_airflow_k8s.config.kubernetes import ResourceProfile, SecretConfig
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import ConfigError
-from kedro_airflow_k8s.features.alerts import feature as alerts
-from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME
+from kedro_airflow_k8s.features.api import Artifacts, SectionInputs
 from kedro_airflow_k8s.features.local.config import EXECUTION_LOCAL
-from kedro_airflow_k8s.mlflow_settings import MlflowSettings
-from kedro_airflow_k8s.names import Names, sensor_id
-from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
+from kedro_airflow_k8s.features.registry import FEATURES, SECTIONS
+from kedro_airflow_k8s.names import Names
+from kedro_airflow_k8s.plan.model import PlannedTask, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
 from kedro_airflow_k8s.runtime.spec import (
     DagSpec,
     JinjaValue,
-    MemorySpec,
-    MlflowSpec,
-    PodTemplateSpec,
     ProfileSpec,
     SecretSpec,
-    SensorSpec,
-    SparkSpec,
     TaskSpec,
     Text,
-    VolumeSpec,
 )
 
-if TYPE_CHECKING:  # jinja2 and the spark renderer are imported when they are needed
+if TYPE_CHECKING:  # jinja2 is imported when a file is rendered
+    from collections.abc import Mapping
+
     import jinja2
 
-    from kedro_airflow_k8s.render.spark import SparkArtifactUrls
+    from kedro_airflow_k8s.features.mlflow.settings import MlflowSettings
 
 FINAL_TASK_ID = "pipeline_complete"
 
@@ -151,110 +146,6 @@ def params_template(run_config: RunConfig) -> JinjaValue:
     return {"jinja": f"--params={{{{ {call} }}}}"}
 
 
-def external_dependencies_spec(
-    run_config: RunConfig, taken: Names | None = None
-) -> list[SensorSpec]:
-    """One sensor per entry, with task ids unique however many entries there are (and apart from
-    the ids in ``taken``, which grows)."""
-    out: list[SensorSpec] = []
-    used = taken if taken is not None else Names()
-    for entry in run_config.external_dependencies:
-        out.append(
-            {
-                "task_id": used.claim(sensor_id(entry.dag_id, entry.task_id)),
-                "dag_id": entry.dag_id,
-                "external_task_id": entry.task_id,
-                "timeout_minutes": entry.timeout,
-                "check_existence": entry.check_existence,
-                "execution_delta_minutes": entry.execution_delta,
-            }
-        )
-    return out
-
-
-def volume_spec(run_config: RunConfig, taken: Names) -> VolumeSpec | None:
-    """The per-run volume, or None when it is not configured or disabled."""
-    volume = run_config.volume
-    if volume is None or volume.disabled:
-        return None
-    return {
-        "storage_class": volume.storageclass,
-        "size": volume.size,
-        "access_modes": list(volume.access_modes),
-        "skip_init": volume.skip_init,
-        "owner": volume.owner,
-        "mount_path": volume.mount_path,
-        "create_task_id": taken.claim("data_volume_init"),
-        "delete_task_id": taken.claim("data_volume_delete"),
-    }
-
-
-#: Where ``in_memory.storage: volume`` keeps the datasets: a folder of the volume.
-IN_MEMORY_VOLUME_FOLDER = "kedro-airflow-k8s-in-memory"
-
-
-def memory_spec(plan: TaskPlan, run_config: RunConfig) -> MemorySpec | None:
-    """Where the run keeps in-memory datasets that cross pods, or None when none do (or
-    run_config.in_memory is not set)."""
-    in_memory = run_config.in_memory
-    if in_memory is None or not any(t.memory_datasets for t in plan.tasks):
-        return None
-    if run_config.spark is not None:
-        for task in plan.tasks:
-            if task.kind is TaskKind.SPARK and task.memory_datasets:
-                raise ConfigError(
-                    f"airflow-k8s config: run_config.in_memory: in-memory dataset "
-                    f"{task.memory_datasets[0]!r} passes between spark task "
-                    f"{task.full_task_id!r} and another task, and a spark job runs without the "
-                    "plugin's hook: give the dataset a catalog entry"
-                )
-    storage = in_memory.storage
-    if storage == IN_MEMORY_ON_VOLUME:
-        assert run_config.volume is not None  # the config requires it
-        storage = f"{run_config.volume.mount_path}/{IN_MEMORY_VOLUME_FOLDER}"
-    return {"storage": storage}
-
-
-def mlflow_spec(
-    settings: MlflowSettings | None,
-    run_config: RunConfig,
-    context: DagContext,
-    *,
-    dag_id: str,
-    image: str,
-    taken: Names,
-) -> MlflowSpec | None:
-    """One MLflow run per DAG run, when the project uses kedro-mlflow for this pipeline.
-
-    The experiment is kedro-mlflow's (mlflow.yml, default the package name): MLflow refuses to
-    resume a run from another experiment in the pods."""
-    if settings is None or settings.tracking_disabled_for(context.pipeline):
-        return None
-    return {
-        "tracking_uri": settings.tracking_uri,
-        "experiment_name": settings.experiment_name or context.package_name,
-        "artifact_location": settings.artifact_location,
-        "experiment_tags": dict(settings.experiment_tags),
-        "auth": {
-            "type": run_config.authentication.type,
-            "params": list(run_config.authentication.params),
-        },
-        "task_id": taken.claim("start_mlflow_run"),
-        "end_task_id": taken.claim("end_mlflow_run"),
-        "run_name": dag_id,
-        "image": image,
-    }
-
-
-def pod_templates_spec(run_config: RunConfig, names: set[str]) -> dict[str, PodTemplateSpec]:
-    """The pod templates the tasks use, as plain data (parsed when the config was read)."""
-    out: dict[str, PodTemplateSpec] = {}
-    for name in sorted(names):
-        template = run_config.kubernetes_pod_templates[name]
-        out[name] = {"template": template.manifest, "image": template.image}
-    return out
-
-
 #: What the DAG's documentation says about where tasks run (local execution rewrites it).
 POD_PER_TASK = "one Kubernetes pod per task"
 
@@ -270,7 +161,7 @@ def build_spec(
     extra_tags: tuple[str, ...] = (),
     with_external_dependencies: bool = True,
     mlflow: MlflowSettings | None = None,
-    spark_urls: SparkArtifactUrls | None = None,
+    artifacts: Mapping[str, Artifacts] | None = None,
 ) -> DagSpec:
     """The plain data the runtime builder turns into a DAG.
 
@@ -278,13 +169,16 @@ def build_spec(
     ``extra_tags`` are added to the DAG's tags (run-once marks each build with one);
     ``with_external_dependencies`` false leaves out the sensors (run-once runs at once);
     ``mlflow`` (the project's kedro-mlflow settings) adds one MLflow run per DAG run;
-    ``spark_urls`` says where the spark artifacts are (with run_config.spark).
+    ``artifacts`` are what the features made before (spec key -> artifacts, e.g. where the spark
+    jobs' files are).
 
-    With ``run_config.execution: local`` the same plan becomes a DAG of local ``kedro run``
-    processes (see :mod:`kedro_airflow_k8s.render.local`); ``spark_urls`` is then not used.
+    The core (the DAG, the pods, the tasks) comes first, then each feature's section in the
+    order of ``features/registry.py``. With ``run_config.execution: local`` the same plan becomes
+    a DAG of local ``kedro run`` processes (see :mod:`kedro_airflow_k8s.features.local.feature`);
+    ``artifacts`` are then not used.
     """
     if run_config.execution == EXECUTION_LOCAL:
-        from kedro_airflow_k8s.render import local
+        from kedro_airflow_k8s.features.local import feature as local
 
         project_path = context.project_path or "."
         warnings = local.ignored_settings(run_config, project_path, image_option=image)
@@ -317,7 +211,7 @@ def build_spec(
     final_id = task_ids.claim(FINAL_TASK_ID)
     groups = sorted({t.task_group[:i] for t in plan.tasks for i in range(1, len(t.task_group) + 1)})
     params = params_template(run_config)
-    return {
+    core: DagSpec = {  # the sections follow, each typed by its feature
         "dag": {
             "dag_id": dag_id,
             "description": run_config.description,
@@ -362,64 +256,22 @@ def build_spec(
         "task_groups": [list(path) for path in groups],
         "tasks": [_task_spec(task, context, params) for task in plan.tasks],
         "final_task_id": final_id,
-        "external_dependencies": (
-            external_dependencies_spec(run_config, task_ids) if with_external_dependencies else []
-        ),
-        alerts.SPEC_KEY: alerts.alerts_section(run_config.failure_handlers),
-        "volume": volume_spec(run_config, task_ids),
-        "memory": memory_spec(plan, run_config),
-        "mlflow": mlflow_spec(
-            mlflow,
-            run_config,
-            context,
-            dag_id=dag_id,
-            image=pod_image,
-            taken=task_ids,
-        ),
-        "pod_templates": pod_templates_spec(
-            run_config, {t.pod_template for t in plan.tasks if t.pod_template}
-        ),
-        "spark": _spark_section(
-            plan,
-            run_config,
-            context,
-            run_name=run_name,
-            image=pod_image,
-            urls=spark_urls,
-            params=params,
-            taken=task_ids,
-        ),
     }
-
-
-def _spark_section(
-    plan: TaskPlan,
-    run_config: RunConfig,
-    context: DagContext,
-    *,
-    run_name: str,
-    image: str,
-    urls: SparkArtifactUrls | None,
-    params: JinjaValue,
-    taken: Names,
-) -> SparkSpec | None:
-    """The SPEC's spark section; None without ``run_config.spark`` (then the spark renderer is
-    not even imported)."""
-    if run_config.spark is None:
-        return None
-    from kedro_airflow_k8s.render.spark import SparkArtifactUrls, default_project_home, spark_spec
-
-    return spark_spec(
-        plan,
-        run_config,
-        env=context.env,
-        pipeline=context.pipeline,
+    inputs = SectionInputs(
+        plan=plan,
+        run_config=run_config,
+        context=context,
+        dag_id=dag_id,
         run_name=run_name,
-        image=image,
-        urls=urls or SparkArtifactUrls(default_project_home(context.package_name)),
+        image=pod_image,
         params=params,
-        free_id=taken.claim,
+        taken=task_ids,
+        with_external_dependencies=with_external_dependencies,
+        mlflow=mlflow,
+        artifacts=artifacts or {},
     )
+    sections = {feature.spec_key: feature.section(inputs) for feature in SECTIONS}
+    return cast("DagSpec", {**core, **sections})
 
 
 @cache
@@ -442,27 +294,26 @@ def runtime_source(module: str) -> str:
     return resources.files("kedro_airflow_k8s.runtime").joinpath(f"{module}.py").read_text("utf-8")
 
 
-# Runtime extension modules: embedded when their SPEC section is set (key, module, expression).
-# Local execution comes first: its task_operator makes every node task's operator (spark too).
-EXTENSIONS = (
-    ("local", "local", "LocalExtension(untemplated)"),
-    (alerts.SPEC_KEY, alerts.RUNTIME_MODULE, alerts.EXTENSION),
-    ("mlflow", "mlflow_run", "MlflowExtension"),
-    ("volume", "volume", "VolumeExtension(untemplated)"),
-    ("memory", "memory", "MemoryExtension"),
-    ("spark", "spark", "SparkExtension(untemplated)"),
+# Runtime extension modules: embedded when their SPEC section is set (key, module, expression),
+# in the order of features/registry.py FEATURES.
+EXTENSIONS = tuple(
+    (feature.spec_key, feature.runtime_module, feature.extension)
+    for feature in FEATURES
+    if feature.runtime_module
 )
-CUSTOM_SPARK_EXTENSION = "SparkExtension(untemplated, CUSTOM_SPARK_OPERATORS)"
 
 
-def render_dag(spec: DagSpec, custom_spark_source: str | None = None) -> str:
+def render_dag(spec: DagSpec, feature_code: str | None = None) -> str:
     """The text of the DAG file for ``spec``: same spec, byte-identical text.
 
-    ``custom_spark_source`` is the checked source of a custom spark operator factory (see
-    :func:`kedro_airflow_k8s.render.spark.custom_operators_source`), for ``type: custom``."""
-    used = [(module, name) for key, module, name in EXTENSIONS if spec.get(key)]
-    if custom_spark_source:
-        used = [(m, CUSTOM_SPARK_EXTENSION if m == "spark" else n) for m, n in used]
+    ``feature_code`` is the checked code a feature adds before the SPEC (its ``code()``, e.g.
+    the operators of a custom spark factory); that feature's extension then gets it (its
+    ``code_extension``)."""
+    used = [
+        (feature.runtime_module, (feature_code and feature.code_extension) or feature.extension)
+        for feature in FEATURES
+        if feature.runtime_module and spec.get(feature.spec_key)
+    ]
     sources = [runtime_source("params"), runtime_source("dag_builder")]
     sources += [runtime_source(module) for module, _ in used]
     template = _environment().get_template("dag.py.j2")
@@ -471,5 +322,5 @@ def render_dag(spec: DagSpec, custom_spark_source: str | None = None) -> str:
         runtime_source="\n\n".join(source.rstrip("\n") for source in sources),
         extensions=", ".join(name for _, name in used),
         spec_literal=to_literal(spec),
-        custom_source=custom_spark_source or "",
+        custom_source=feature_code or "",
     )

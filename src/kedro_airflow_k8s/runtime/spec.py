@@ -1,11 +1,11 @@
 """The SPEC: the plain data the renderer writes into every generated DAG file and the runtime
 builds the DAG from. One declaration of its shape for both sides.
 
-The renderer (``render/dag.py``, ``render/spark.py``) returns these types and mypy checks what it
-builds; the runtime modules name them in their annotations, so mypy checks what they read. The
-DAG file holds ``SPEC = {...}`` as a Python literal: only ``None``, booleans, numbers, strings,
-lists and dicts with string keys. ``tests/test_spec_contract.py`` checks real compiles against
-these types at run time.
+The renderer (``render/dag.py`` and each feature's ``features/<feature>/feature.py``) returns
+these types and mypy checks what it builds; the runtime modules name them in their annotations,
+so mypy checks what they read. The DAG file holds ``SPEC = {...}`` as a Python literal: only
+``None``, booleans, numbers, strings, lists and dicts with string keys.
+``tests/test_spec_contract.py`` checks real compiles against these types at run time.
 
 This module is never embedded into a DAG file: it uses the standard library only, and the
 runtime modules import it under ``TYPE_CHECKING`` only (relative import, quoted annotations), so

@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Final
 
 from kedro_airflow_k8s.features.alerts.config import FailureHandler
+from kedro_airflow_k8s.features.api import Feature, SectionInputs
 from kedro_airflow_k8s.runtime.spec import AlertSpec
 
-#: The section's key in the SPEC, the runtime module embedded for it and its extension.
 SPEC_KEY: Final = "failure_handlers"
-RUNTIME_MODULE = "alerts"
-EXTENSION = "AlertsExtension"
 
 
 def alerts_section(handlers: list[FailureHandler]) -> list[AlertSpec]:
@@ -23,3 +21,15 @@ def alerts_section(handlers: list[FailureHandler]) -> list[AlertSpec]:
         }
         for handler in handlers
     ]
+
+
+class AlertsFeature(Feature):
+    spec_key = SPEC_KEY
+    runtime_module = "alerts"
+    extension = "AlertsExtension"
+
+    def section(self, inputs: SectionInputs) -> list[AlertSpec]:
+        return alerts_section(inputs.run_config.failure_handlers)
+
+
+FEATURE = AlertsFeature()

@@ -18,7 +18,7 @@ import tarfile
 from pathlib import Path
 
 from kedro_airflow_k8s.errors import ConfigError
-from kedro_airflow_k8s.render.spark_factory import SparkOperatorFactoryBase
+from kedro_airflow_k8s.features.spark.factory import SparkOperatorFactoryBase
 
 _TOP_FILES = re.compile(r"^(pyproject\.toml|setup\.py|setup\.cfg|requirements.*\.txt|README.*)$")
 _TOP_FOLDERS = ("src", "conf")

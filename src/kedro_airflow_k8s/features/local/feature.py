@@ -1,5 +1,5 @@
-"""``run_config.execution: local`` at compile time: the same plan, every node task a ``kedro run``
-process of the Airflow worker (``runtime/local.py`` runs it).
+"""The compile side of ``run_config.execution: local``: the same plan, every node task a
+``kedro run`` process of the Airflow worker (``runtime/local.py`` runs it).
 
 The plan is made from the whole config, exactly as for Kubernetes (the same tasks, groups,
 TaskGroups and dependencies; resource and pod-template tags are checked as usual). The SPEC is
@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import posixpath
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from kedro_airflow_k8s.config.models import RunConfig
+from kedro_airflow_k8s.features.api import Artifacts, Feature, SectionInputs
 from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME, InMemoryConfig
-from kedro_airflow_k8s.features.local.config import EXECUTION_KUBERNETES, EXECUTION_LOCAL
+from kedro_airflow_k8s.features.local.config import EXECUTION_KUBERNETES
 from kedro_airflow_k8s.runtime.spec import DagSpec
+
+if TYPE_CHECKING:
+    from kedro_airflow_k8s.project import LoadedProject
+    from kedro_airflow_k8s.runtime.spec import LocalSpec
+
+SPEC_KEY: Final = "local"
 
 #: What SPEC["pod"]["image"] and the MLflow run's image tag say in a DAG that executes locally.
 LOCAL_IMAGE = "local"
@@ -58,10 +65,6 @@ KUBERNETES_ONLY: tuple[tuple[str, str], ...] = (
         "Dataproc, Kubernetes or custom spark job and no artifacts to upload",
     ),
 )
-
-
-def is_local(run_config: RunConfig) -> bool:
-    return run_config.execution == EXECUTION_LOCAL
 
 
 def _is_set(run_config: RunConfig, name: str) -> bool:
@@ -159,3 +162,30 @@ def localize_spec(
     local["pod_templates"] = {}
     local["local"] = {"project_path": path, "python": python, "warnings": list(warnings)}
     return local
+
+
+class LocalFeature(Feature):
+    """Not a section among the others: ``build_spec`` builds the whole SPEC of a local DAG from
+    :func:`spec_config` and finishes it with :func:`localize_spec`, which writes the section."""
+
+    spec_key = SPEC_KEY
+    runtime_module = "local"
+    extension = "LocalExtension(untemplated)"
+
+    def section(self, inputs: SectionInputs) -> LocalSpec | None:
+        return None  # written by localize_spec
+
+    def warnings(
+        self, spec: DagSpec, loaded: LoadedProject, artifacts: Artifacts | None
+    ) -> list[str]:
+        """The Kubernetes-only settings the local DAG ignores (see :func:`ignored_settings`)."""
+        section = spec.get("local")
+        return list(section["warnings"]) if section else []
+
+    def summary_note(self, spec: DagSpec) -> str | None:
+        if not spec.get("local"):
+            return None
+        return "local execution: each task a `kedro run` on the Airflow worker"
+
+
+FEATURE = LocalFeature()

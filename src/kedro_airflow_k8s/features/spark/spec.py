@@ -1,28 +1,21 @@
-"""Pure text and data for the spark groups of a plan: the SPEC section the runtime's
-``SparkExtension`` turns into operators, the cluster init script, the per-group run scripts and
-(for ``type: custom``) the checked source of the user's operator factory.
+"""The SPEC's ``spark`` section: what the runtime's ``SparkExtension`` turns into operators
+(a Dataproc cluster and its jobs, spark-submit to Kubernetes, or a custom factory's operators).
 
-Nothing here reads files: the user's init script parts and the artifact URLs come in as values.
+Pure data: the artifact URLs come in as values (see :mod:`.artifacts`).
 """
 
 from __future__ import annotations
 
-import ast
 import math
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kedro_airflow_k8s import __version__
 from kedro_airflow_k8s.config.models import RunConfig
-from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.features.spark.config import SparkConfig
 from kedro_airflow_k8s.names import cluster_name_base
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
-from kedro_airflow_k8s.render.literals import to_literal
-from kedro_airflow_k8s.render.spark_factory import SparkCluster, SparkJob, SparkOperatorFactoryBase
 from kedro_airflow_k8s.runtime.spec import (
     DataprocJobSpec,
     JinjaValue,
@@ -32,8 +25,6 @@ from kedro_airflow_k8s.runtime.spec import (
     Text,
 )
 
-CLUSTER_NAME_MACRO = "kak8s_spark_cluster_name"
-CLUSTER_NAME_TEMPLATE = "{{ " + CLUSTER_NAME_MACRO + "(run_id) }}"
 _QUANTITY = re.compile(
     r"^[+]?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[munkMGTPE])?$"
 )
@@ -286,200 +277,3 @@ def spark_spec(
                 "application_args": job_arguments(env, pipeline, task.nodes, spark.runner, params),
             }
     return out
-
-
-# --- custom operator factories ------------------------------------------------------------------
-
-
-def _check_expression(source: Any, where: str) -> str:
-    if not isinstance(source, str):
-        raise ConfigError(f"{where} returned {type(source).__name__}, not Python source text")
-    try:
-        ast.parse(source.strip(), mode="eval")
-    except SyntaxError as error:
-        raise ConfigError(f"{where} is not one Python expression: {error.msg}") from None
-    return source.strip()
-
-
-def _check_imports(source: Any, where: str) -> str:
-    if not isinstance(source, str):
-        raise ConfigError(f"{where} returned {type(source).__name__}, not Python source text")
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        raise ConfigError(f"{where} does not parse: {error.msg}") from None
-    for statement in tree.body:
-        if not isinstance(statement, (ast.Import, ast.ImportFrom)):
-            raise ConfigError(f"{where} may hold import statements only")
-    return source.strip()
-
-
-def custom_operators_source(
-    factory: SparkOperatorFactoryBase,
-    spec: SparkSpec,
-    plan: TaskPlan,
-    *,
-    project_name: str,
-    env: str,
-    pipeline: str,
-    urls: SparkArtifactUrls,
-    params: JinjaValue,
-    runner: str,
-    cluster_config: dict[str, Any],
-    spark_conf: Mapping[str, Any] | None = None,
-) -> str:
-    """The generated file's ``CUSTOM_SPARK_OPERATORS``: the factory's import statement and one
-    function per operator returning the factory's expression; every piece is checked."""
-    where = f"run_config.spark.operator_factory {type(factory).__name__}"
-    spark_conf = spark_conf or {}
-    cluster = SparkCluster(
-        project_name=project_name,
-        create_task_id=spec["create_task_id"],
-        delete_task_id=spec["delete_task_id"],
-        name=CLUSTER_NAME_TEMPLATE,
-        init_script_url=urls.init_script or "",
-        project_archive_url=urls.project_archive or "",
-        cluster_config=dict(cluster_config),
-        region=spec["cluster"]["region"],
-        project_id=spec["cluster"]["project_id"],
-    )
-
-    def produce(member: str, *args: Any) -> Any:
-        """The factory's property ``member``, or what its method ``member(*args)`` returns."""
-        try:
-            value = getattr(factory, member)
-            return value(*args) if args else value
-        except ConfigError:
-            raise
-        except Exception as error:  # the user's code: report it in one line
-            raise ConfigError(f"{where}.{member} failed: {type(error).__name__}: {error}") from None
-
-    imports = _check_imports(produce("imports_statement"), where)
-    properties = {key: spark_property(value) for key, value in spark_conf.items()}
-    lines = [imports, "", "", "CUSTOM_SPARK_OPERATORS = {"]
-    create = _check_expression(produce("create_cluster_operator", cluster), f"{where}.create")
-    delete = _check_expression(produce("delete_cluster_operator", cluster), f"{where}.delete")
-    lines += [
-        f'    "create": lambda: ({create}\n    ),',
-        f'    "delete": lambda: ({delete}\n    ),',
-    ]
-    lines.append('    "submit": {')
-    for task in spark_tasks(plan):
-        job = SparkJob(
-            project_name=project_name,
-            task_id=task.task_id,
-            full_task_id=task.full_task_id,
-            nodes=task.nodes,
-            pipeline=pipeline,
-            env=env,
-            run_script_url=(urls.run_scripts or {}).get(task.full_task_id, ""),
-            arguments=tuple(job_arguments(env, pipeline, task.nodes, runner, params)),
-            cluster=cluster,
-            properties=dict(properties),
-        )
-        submit = _check_expression(produce("submit_operator", job), f"{where}.submit_operator")
-        lines.append(f"        {to_literal(task.full_task_id)}: lambda: ({submit}\n        ),")
-    lines += ["    },", "}"]
-    text = "\n".join(lines)
-    try:  # parsing each piece alone misses e.g. a __future__ import or `await` in place
-        compile(f"SPEC = None\n{text}\n", "generated DAG file", "exec")  # after SPEC
-    except SyntaxError as error:
-        raise ConfigError(f"{where} gives code that does not compile: {error.msg}") from None
-    return text
-
-
-# --- scripts uploaded with the DAG ----------------------------------------------------------
-
-
-def _fetch_command(url: str, target: str) -> str:
-    """The shell command copying ``url`` to ``target`` (a shell word, written as it is)."""
-    quoted = target
-    if url.startswith(("gs://", "gcs://")):
-        source = "gs://" + url.split("://", 1)[1]
-        return f"gsutil -q cp {shlex.quote(source)} {quoted}"
-    if url.startswith("s3://"):
-        return f"aws s3 cp --quiet {shlex.quote(url)} {quoted}"
-    path = url[len("file://") :] if url.startswith("file://") else url
-    return f"cp {shlex.quote(path)} {quoted}"
-
-
-def init_script_text(
-    *,
-    project_name: str,
-    commit: str,
-    project_home: str,
-    archive_url: str,
-    user_init: str | None = None,
-    user_post_init: str | None = None,
-) -> str:
-    """The cluster's init action: the user's part, then fetching and unpacking the project
-    archive into PROJECT_HOME and installing its requirements, then the user's post part."""
-    home = shlex.quote(project_home)
-    parts = [
-        "#!/usr/bin/env bash",
-        _header("Cluster init script", project_name, commit),
-        "set -euo pipefail",
-        f"export PROJECT_HOME={home}",
-        "# The Python of the Spark jobs: Dataproc's conda one, else python3 (or $KEDRO_PYTHON).",
-        'KEDRO_PYTHON="${KEDRO_PYTHON:-}"',
-        'if [ -z "$KEDRO_PYTHON" ]; then',
-        "  KEDRO_PYTHON=/opt/conda/default/bin/python",
-        '  [ -x "$KEDRO_PYTHON" ] || KEDRO_PYTHON=python3',
-        "fi",
-        "",
-    ]
-    if user_init:
-        parts += ["# --- run_config.spark.user_init_path", user_init.rstrip("\n"), ""]
-    parts += [
-        "# --- the project",
-        'mkdir -p "$PROJECT_HOME"',
-        'archive="$(mktemp)"',
-        _fetch_command(archive_url, '"$archive"'),
-        'tar -xzf "$archive" -C "$PROJECT_HOME"',
-        'rm -f "$archive"',
-        'if [ -f "$PROJECT_HOME/requirements.txt" ]; then',
-        '  "$KEDRO_PYTHON" -m pip install -q -r "$PROJECT_HOME/requirements.txt"',
-        "fi",
-        "",
-    ]
-    if user_post_init:
-        parts += ["# --- run_config.spark.user_post_init_path", user_post_init.rstrip("\n"), ""]
-    return "\n".join(parts)
-
-
-def _header(what: str, project_name: str, commit: str) -> str:
-    """A one-line comment naming the project (whitespace and newlines in names collapsed)."""
-    project, commit = " ".join(project_name.split()), " ".join(commit.split())
-    return (
-        f"# {what} of Kedro project {project} (commit {commit}), generated by "
-        f"kedro-airflow-k8s {__version__}."
-    )
-
-
-def run_script_text(
-    runtime_source: str,
-    *,
-    project_name: str,
-    commit: str,
-    project_home: str,
-    env: str,
-    pipeline: str,
-    nodes: tuple[str, ...],
-    runner: str,
-) -> str:
-    """A spark group's run script: the runtime's run-script module and its call with the
-    group's defaults (the job's arguments win)."""
-    defaults = {
-        "project_home": project_home,
-        "env": env,
-        "pipeline": pipeline,
-        "nodes": ",".join(nodes),
-        "runner": runner,
-    }
-    call = ", ".join(f"{key}={to_literal(value)}" for key, value in defaults.items())
-    return (
-        f"{_header('Spark run script', project_name, commit)}\n"
-        f"{runtime_source.rstrip()}\n\n\n"
-        'if __name__ == "__main__":\n'
-        f"    sys.exit(main(sys.argv[1:], {call}))\n"
-    )
