@@ -178,7 +178,7 @@ def _load(
     try:
         loaded = yaml_loader(text)
     except yaml.YAMLError as error:
-        raise ConfigError(_yaml_message(path, error, project_path)) from None
+        raise ConfigError(_yaml_message(path, error, project_path)) from error
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

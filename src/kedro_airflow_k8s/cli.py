@@ -108,7 +108,7 @@ def _group_by(value: str | None) -> tuple[str, ...] | None:
     try:
         group_by_strategies(names)
     except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(str(error)) from error
     return names
 
 

@@ -115,7 +115,7 @@ def _one_line_usage() -> Iterator[None]:
     except click.UsageError as error:
         message = error.format_message().rstrip(".")
         hint = f" (see '{error.ctx.command_path} --help')" if error.ctx is not None else ""
-        raise UsageProblem(message + hint) from None
+        raise UsageProblem(message + hint) from error
 
 
 class OneLineUsageGroup(click.Group):

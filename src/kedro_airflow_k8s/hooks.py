@@ -45,7 +45,7 @@ def persisted_datasets(environ: Mapping[str, str]) -> dict[str, str]:
     try:
         names = memory_read_datasets(listed)
     except ValueError as exc:
-        raise PluginError(f"kedro-airflow-k8s: {exc}") from None
+        raise PluginError(f"kedro-airflow-k8s: {exc}") from exc
     return {name: memory_dataset_path(storage, name) for name in names}
 
 
@@ -56,7 +56,7 @@ def _pickle_dataset(filepath: str) -> Any:
         raise PluginError(
             "kedro-airflow-k8s: keeping in-memory datasets in the run's storage needs "
             f"kedro-datasets' pickle.PickleDataset in the image ({exc}): pip install kedro-datasets"
-        ) from None
+        ) from exc
     return PickleDataset(filepath=filepath)
 
 

@@ -84,10 +84,10 @@ def airflow_version() -> str:
     """The installed Airflow 3's version, or a one-line error saying how to install it."""
     try:
         version = importlib.metadata.version("apache-airflow")
-    except importlib.metadata.PackageNotFoundError:
+    except importlib.metadata.PackageNotFoundError as error:
         raise PluginError(
             f"`dev` runs Airflow from this Python environment, which has none: {INSTALL_HINT}"
-        ) from None
+        ) from error
     if not version.split(".", 1)[0].isdigit() or int(version.split(".", 1)[0]) < 3:
         raise PluginError(
             f"`dev` runs Airflow 3; this environment has apache-airflow {version}: {INSTALL_HINT}"
@@ -170,7 +170,7 @@ def _private_json(path: Path, make: Callable[[], dict[str, str]]) -> dict[str, s
         except (OSError, ValueError) as error:
             raise PluginError(
                 f"{path} cannot be read ({error}): delete it to start afresh"
-            ) from None
+            ) from error
         if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
             return data
         raise PluginError(f"{path} is not what `dev` wrote: delete it to start afresh")
@@ -288,7 +288,7 @@ class LocalAirflow:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as error:
-                raise PluginError(f"cannot create {folder}: {error.strerror or error}") from None
+                raise PluginError(f"cannot create {folder}: {error.strerror or error}") from error
         ignore = self.home / ".gitignore"
         if not ignore.exists():
             ignore.write_text("# Written by `kedro airflow-k8s dev`: nothing here is shared.\n*\n")
@@ -312,14 +312,14 @@ class LocalAirflow:
         lock = (self.home / "dev.lock").open("a+", encoding="utf-8")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as error:
             lock.seek(0)
             held_by = lock.read().strip() or "another process"
             lock.close()
             raise PluginError(
                 f"an Airflow of this project already runs from {self.home} ({held_by}): stop it "
                 "first (Ctrl-C where it runs)"
-            ) from None
+            ) from error
         lock.seek(0)
         lock.truncate()
         lock.write(f"pid {os.getpid()}, {self.url}\n")
@@ -389,8 +389,8 @@ class LocalAirflow:
         self.processes["db-migrate"] = process
         try:
             code = process.wait(deadline.remaining())
-        except subprocess.TimeoutExpired:
-            raise TimedOut(deadline.message("airflow db migrate")) from None
+        except subprocess.TimeoutExpired as error:
+            raise TimedOut(deadline.message("airflow db migrate")) from error
         del self.processes["db-migrate"]
         if code != 0:
             raise RemoteError(

@@ -146,7 +146,7 @@ def _parameters(loader: Any) -> dict[str, Any]:
     except MissingConfigException:
         return {}
     except Exception as error:  # OmegaConf, YAML or duplicate-key errors: one line
-        raise ConfigError(f"parameters config: {_first_line(error)}") from None
+        raise ConfigError(f"parameters config: {_first_line(error)}") from error
 
 
 def _first_line(error: BaseException) -> str:
@@ -296,7 +296,7 @@ def catalog_entries(loader: Any, project_path: Path | None = None) -> dict[str, 
     except MissingConfigException:
         return {}
     except Exception as error:  # OmegaConf, YAML or duplicate-key errors: one line
-        raise ConfigError(f"catalog config: {_first_line(error)}") from None
+        raise ConfigError(f"catalog config: {_first_line(error)}") from error
 
 
 # --- datasets ------------------------------------------------------------------------------------

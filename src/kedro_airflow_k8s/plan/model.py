@@ -37,8 +37,8 @@ def group_by_strategies(names: Iterable[str] | str) -> frozenset[GroupBy]:
     for name in listed:
         try:
             chosen.append(GroupBy(name))
-        except ValueError:
-            raise ValueError(f"unknown strategy {name!r} (known: {known})") from None
+        except ValueError as error:
+            raise ValueError(f"unknown strategy {name!r} (known: {known})") from error
     if GroupBy.NONE in chosen and len(set(chosen)) > 1:
         raise ValueError("none cannot be combined with other strategies")
     return frozenset(chosen) - {GroupBy.NONE}

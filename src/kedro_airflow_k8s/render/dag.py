@@ -17,7 +17,7 @@ from kedro_airflow_k8s import __version__, dag_tags, names
 from kedro_airflow_k8s.config.base import DEFAULT_START_DATE
 from kedro_airflow_k8s.config.kubernetes import ResourceProfile, SecretConfig
 from kedro_airflow_k8s.config.models import RunConfig
-from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.errors import PluginConfigError
 from kedro_airflow_k8s.features.api import Artifacts, SectionInputs
 from kedro_airflow_k8s.features.local.config import EXECUTION_LOCAL
 from kedro_airflow_k8s.features.registry import FEATURES, SECTIONS
@@ -65,9 +65,8 @@ class DagContext:
 def resolve_image(run_config: RunConfig, image: str | None) -> str:
     chosen = image or run_config.image
     if not chosen:
-        raise ConfigError(
-            "airflow-k8s config: run_config.image: no image to run the nodes in; set it or "
-            "pass --image"
+        raise PluginConfigError(
+            "run_config.image: no image to run the nodes in; set it or pass --image"
         )
     return chosen
 

@@ -398,7 +398,7 @@ def write_files(
                 raise PluginError(
                     f"cannot remove {old} ({exc.strerror or exc}): remove it by hand, "
                     f"{planned.path} replaces it"
-                ) from None
+                ) from exc
             result.notes.append(
                 f"Replaced {_shown(old, base)} by {_shown(planned.path, base)}: "
                 "kedro-airflow's airflow* config pattern reads the old name too."

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.errors import PluginConfigError
 from kedro_airflow_k8s.features.api import Feature, SectionInputs
 from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME
 from kedro_airflow_k8s.plan.model import TaskKind
@@ -29,8 +29,8 @@ def memory_spec(plan: TaskPlan, run_config: RunConfig) -> MemorySpec | None:
     if run_config.spark is not None:
         for task in plan.tasks:
             if task.kind is TaskKind.SPARK and task.memory_datasets:
-                raise ConfigError(
-                    f"airflow-k8s config: run_config.in_memory: in-memory dataset "
+                raise PluginConfigError(
+                    f"run_config.in_memory: in-memory dataset "
                     f"{task.memory_datasets[0]!r} passes between spark task "
                     f"{task.full_task_id!r} and another task, and a spark job runs without the "
                     "plugin's hook: give the dataset a catalog entry"

@@ -115,7 +115,7 @@ def read_mlflow_settings(
     except MissingConfigException:
         return None
     except (OmegaConfBaseException, ValueError) as error:
-        raise ConfigError(f"mlflow.yml: {error}") from None
+        raise ConfigError(f"mlflow.yml: {error}") from error
     return parse_mlflow_config(raw or {}, package_name=package_name)
 
 

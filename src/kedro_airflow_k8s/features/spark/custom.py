@@ -33,7 +33,7 @@ def _check_expression(source: Any, where: str) -> str:
     try:
         ast.parse(source.strip(), mode="eval")
     except SyntaxError as error:
-        raise ConfigError(f"{where} is not one Python expression: {error.msg}") from None
+        raise ConfigError(f"{where} is not one Python expression: {error.msg}") from error
     return source.strip()
 
 
@@ -43,7 +43,7 @@ def _check_imports(source: Any, where: str) -> str:
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
-        raise ConfigError(f"{where} does not parse: {error.msg}") from None
+        raise ConfigError(f"{where} does not parse: {error.msg}") from error
     for statement in tree.body:
         if not isinstance(statement, (ast.Import, ast.ImportFrom)):
             raise ConfigError(f"{where} may hold import statements only")
@@ -88,7 +88,9 @@ def custom_operators_source(
         except ConfigError:
             raise
         except Exception as error:  # the user's code: report it in one line
-            raise ConfigError(f"{where}.{member} failed: {type(error).__name__}: {error}") from None
+            raise ConfigError(
+                f"{where}.{member} failed: {type(error).__name__}: {error}"
+            ) from error
 
     imports = _check_imports(produce("imports_statement"), where)
     properties = {key: spark_property(value) for key, value in spark_conf.items()}
@@ -120,5 +122,5 @@ def custom_operators_source(
     try:  # parsing each piece alone misses e.g. a __future__ import or `await` in place
         compile(f"SPEC = None\n{text}\n", "generated DAG file", "exec")  # after SPEC
     except SyntaxError as error:
-        raise ConfigError(f"{where} gives code that does not compile: {error.msg}") from None
+        raise ConfigError(f"{where} gives code that does not compile: {error.msg}") from error
     return text

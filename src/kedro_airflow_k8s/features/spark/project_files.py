@@ -17,7 +17,7 @@ import re
 import tarfile
 from pathlib import Path
 
-from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.errors import PluginConfigError
 from kedro_airflow_k8s.features.spark.factory import SparkOperatorFactoryBase
 
 _TOP_FILES = re.compile(r"^(pyproject\.toml|setup\.py|setup\.cfg|requirements.*\.txt|README.*)$")
@@ -74,38 +74,38 @@ def read_user_script(project_path: Path, relative: str | None, key: str) -> str 
     source = (project_path / "src").resolve()
     path = (source / relative).resolve()
     if not path.is_relative_to(source):
-        raise ConfigError(f"airflow-k8s config: {key}: {relative!r} is outside the src folder")
+        raise PluginConfigError(f"{key}: {relative!r} is outside the src folder")
     try:
         return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"airflow-k8s config: {key}: no file src/{relative}") from None
+    except FileNotFoundError as error:
+        raise PluginConfigError(f"{key}: no file src/{relative}") from error
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(
-            f"airflow-k8s config: {key}: cannot read src/{relative}: {error}"
-        ) from None
+        raise PluginConfigError(f"{key}: cannot read src/{relative}: {error}") from error
 
 
 def load_operator_factory(dotted: str) -> SparkOperatorFactoryBase:
     """An instance of the class ``dotted`` names (the project's ``src`` is on the path)."""
-    key = "airflow-k8s config: run_config.spark.operator_factory"
+    key = "run_config.spark.operator_factory"
     module_name, _, class_name = dotted.rpartition(".")
     try:
         module = importlib.import_module(module_name)
     except Exception as error:  # the user's module: any failure is reported in one line
-        raise ConfigError(
+        raise PluginConfigError(
             f"{key}: cannot import {module_name!r}: {type(error).__name__}: {error}"
-        ) from None
+        ) from error
     factory_class = getattr(module, class_name, None)
     if factory_class is None:
-        raise ConfigError(f"{key}: module {module_name!r} has no {class_name!r}")
+        raise PluginConfigError(f"{key}: module {module_name!r} has no {class_name!r}")
     if not (inspect.isclass(factory_class) and issubclass(factory_class, SparkOperatorFactoryBase)):
-        raise ConfigError(
+        raise PluginConfigError(
             f"{key}: {dotted} is not a subclass of kedro_airflow_k8s.spark.SparkOperatorFactoryBase"
         )
     missing = sorted(getattr(factory_class, "__abstractmethods__", ()))
     if missing:
-        raise ConfigError(f"{key}: {dotted} does not implement {', '.join(missing)}")
+        raise PluginConfigError(f"{key}: {dotted} does not implement {', '.join(missing)}")
     try:
         return factory_class()
     except Exception as error:
-        raise ConfigError(f"{key}: {dotted}() failed: {type(error).__name__}: {error}") from None
+        raise PluginConfigError(
+            f"{key}: {dotted}() failed: {type(error).__name__}: {error}"
+        ) from error
