@@ -10,7 +10,8 @@ reads those with the loader's own settings and Kedro's rules:
   ``default_run_env``), matched by fsspec's ``glob`` as Kedro does, hidden files and folders
   left out unless ``ignore_hidden`` is false, ``.yml``, ``.yaml`` and ``.json`` only;
 * each file parsed by OmegaConf's own YAML loader (the same scalars and duplicate-key errors,
-  and OmegaConf's limit on the nodes of one document);
+  and OmegaConf's limit on the nodes of one document), which builds of each entry only its
+  ``type`` and checks the rest (see :func:`_entries_only`);
 * within an environment a top-level key defined in two files is an error, keys starting with
   ``_`` (YAML anchors, interpolation helpers) are dropped;
 * the run environment replaces base entries whole, or merges them key by key when the loader's
