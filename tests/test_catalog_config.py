@@ -345,3 +345,37 @@ def test_another_loader_class_is_asked_for_the_whole_catalog(tmp_path: Path) -> 
     own = OwnLoader(conf_source=str(conf), env="local", base_env="base", default_run_env="local")
     assert read_catalog_types(own) is None
     assert catalog_entries(own)["a"]["type"] == "pandas.CSVDataset"
+
+
+NESTED = {
+    "a key twice inside an entry": "a:\n  type: A\n  save_args:\n    x: 1\n    x: 2\n",
+    "a value that is no int": "a:\n  type: A\n  load_args:\n    n: !!int many\n",
+    "a merge key": "_base: &base\n  type: A\nb:\n  <<: *base\n  filepath: x\n",
+    "a set": "a:\n  type: A\n  columns: !!set {x, y}\n",
+    "typed values": "a:\n  type: A\n  n: 1\n  f: 1.5\n  ok: true\n  none: ~\n  l: [1, {b: c}]\n",
+    "a shared entry": "a: &a\n  type: A\nb: *a\nc: text\nd: [1]\ne: 3\n",
+}
+
+
+@pytest.mark.parametrize("case", list(NESTED))
+def test_entries_are_read_as_omegaconf_builds_them(case: str) -> None:
+    """Compile builds only the top level of a catalog file and each entry's type, and checks
+    the rest: the result, or the error, is OmegaConf's (built whole)."""
+    import yaml
+    from omegaconf._yaml import get_yaml_loader
+
+    from kedro_airflow_k8s.catalog_config import _omegaconf_yaml_loader, _reduced
+
+    text = NESTED[case]
+    read = _omegaconf_yaml_loader()
+    assert read is not None
+    try:
+        whole = yaml.load(text, Loader=get_yaml_loader())
+    except Exception as error:
+        with pytest.raises(type(error)) as raised:
+            read(text)
+        assert str(raised.value) == str(error)
+        return
+    assert {k: _reduced(v) for k, v in read(text).items()} == {
+        k: _reduced(v) for k, v in whole.items()
+    }

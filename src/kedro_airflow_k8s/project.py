@@ -22,6 +22,7 @@ import re
 import sys
 import typing
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -253,8 +254,15 @@ def pipeline_spec(name: str, pipeline: Any) -> PipelineSpec:
     from kedro.pipeline.transcoding import _strip_transcoding
 
     nodes = tuple(pipeline.nodes)
+    # Kedro makes a node's name anew on each access: once per node here
+    known = {id(n): n.name for n in nodes}
+
+    def name_of(node: Any) -> str:
+        name = known.get(id(node))
+        return str(node.name) if name is None else name
+
     dependencies = {
-        child.name: tuple(sorted(parent.name for parent in parents))
+        name_of(child): tuple(sorted(name_of(parent) for parent in parents))
         for child, parents in pipeline.node_dependencies.items()
     }
     used = {dataset for n in nodes for dataset in (*n.inputs, *n.outputs)}
@@ -263,24 +271,41 @@ def pipeline_spec(name: str, pipeline: Any) -> PipelineSpec:
     }
     return PipelineSpec(
         name=name,
-        nodes=tuple(node_spec(n) for n in nodes),
+        nodes=tuple(node_spec(n, known[id(n)]) for n in nodes),
         dependencies=dependencies,
         transcoded=transcoded,
     )
 
 
-def node_spec(node: Any) -> NodeSpec:
-    """Describe a Kedro node as plain data."""
+def node_spec(node: Any, name: str | None = None) -> NodeSpec:
+    """Describe a Kedro node as plain data (``name``: the node's name, when known)."""
     func = node.func
+    qualname = getattr(func, "__qualname__", None)
     return NodeSpec(
-        name=node.name,
+        name=node.name if name is None else name,
         inputs=tuple(node.inputs),
         outputs=tuple(node.outputs),
         tags=tuple(sorted(node.tags)),
         namespace=node.namespace,
-        func=f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}",
-        annotations=describe_annotations(func),
+        func=f"{getattr(func, '__module__', '?')}.{repr(func) if qualname is None else qualname}",
+        annotations=_annotations_of(func),
     )
+
+
+def _annotations_of(func: Callable[..., Any]) -> tuple[tuple[str, str], ...]:
+    """:func:`describe_annotations`, once per function of the pipeline (many nodes share one)."""
+    try:
+        return _ANNOTATIONS[func]
+    except KeyError:
+        found = _ANNOTATIONS[func] = describe_annotations(func)
+        return found
+    except TypeError:  # a callable object that cannot be a dict key
+        return describe_annotations(func)
+
+
+_ANNOTATIONS: weakref.WeakKeyDictionary[Any, tuple[tuple[str, str], ...]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def catalog_entries(loader: Any, project_path: Path | None = None) -> dict[str, Any]:

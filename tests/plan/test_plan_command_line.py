@@ -6,6 +6,8 @@ with the project module and planned.
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from kedro.pipeline import Pipeline, node, pipeline
 
 from kedro_airflow_k8s.errors import PlanError
 from kedro_airflow_k8s.plan import PlanOptions, build_plan
+from kedro_airflow_k8s.plan.command_line import _control_character
 from kedro_airflow_k8s.project import describe_datasets, pipeline_spec
 from kedro_airflow_k8s.snapshot import NodeSpec, PipelineSpec
 
@@ -131,3 +134,11 @@ def test_a_pipeline_name_with_a_control_character() -> None:
         "pipeline 'p\\x7f': its name contains the control character '\\x7f', which a pod "
         "command line cannot carry; rename the pipeline"
     )
+
+
+def test_the_control_characters_are_unicodes_category_cc() -> None:
+    """The pattern that finds control characters matches exactly Unicode's category Cc."""
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        expected = char if unicodedata.category(char) == "Cc" else None
+        assert _control_character(f"a{char}b") == expected, hex(point)

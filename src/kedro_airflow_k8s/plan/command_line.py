@@ -11,7 +11,7 @@ planned, or none. These are refused before anything is written.
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
 from kedro_airflow_k8s.errors import PlanError
 from kedro_airflow_k8s.snapshot import PipelineSpec
@@ -70,7 +70,12 @@ def _name_problem(name: str, *, brackets: bool) -> str | None:
 
 
 def _control_character(text: str) -> str | None:
-    return next((char for char in text if unicodedata.category(char) == "Cc"), None)
+    found = _CONTROL.search(text)
+    return None if found is None else found.group()
+
+
+# Unicode's control characters (category Cc): C0, DEL and C1, fixed by the standard
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _balanced(text: str) -> bool:

@@ -18,6 +18,7 @@ _SHORT = 88  # a list or dict whose one-line form fits stays on one line
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
 _SIMPLE = frozenset({str, int, bool, type(None)})  # repr is their literal (floats: finite only)
+_CONTAINERS = frozenset({list, tuple, dict})  # empty, repr is their literal too
 
 
 def to_literal(value: Any, level: int = 0) -> str:
@@ -95,7 +96,8 @@ def _emit(value: Any, level: int, out: list[str], one_line: Callable[[Any], str 
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"dict keys must be strings, got {key!r}")
-            if type(item) in _SIMPLE:  # written as _emit would, without the call
+            kind = type(item)
+            if kind in _SIMPLE or (kind in _CONTAINERS and not item):  # as _emit would write it
                 out.append(f"{inner}{key!r}: {item!r}")
             else:
                 out.append(f"{inner}{key!r}: ")
@@ -106,6 +108,10 @@ def _emit(value: Any, level: int, out: list[str], one_line: Callable[[Any], str 
         opening, closing = ("(", ")") if isinstance(value, tuple) else ("[", "]")
         out.append(opening + "\n")
         for item in value:
+            kind = type(item)
+            if kind in _SIMPLE or (kind in _CONTAINERS and not item):  # as _emit would write it
+                out.append(f"{inner}{item!r},\n")
+                continue
             out.append(inner)
             _emit(item, level + 1, out, one_line)
             out.append(",\n")
@@ -133,14 +139,17 @@ def _rough_size(value: Any, limit: int) -> int:
     if isinstance(value, dict):
         total = 2
         for key, item in value.items():
-            total += len(key) + 4 + _rough_size(item, limit - total)
+            # texts inline: most items are, and this runs for every dict and list emitted
+            total += len(key) + (
+                len(item) + 6 if type(item) is str else 4 + _rough_size(item, limit - total)
+            )
             if total >= limit:
                 return total
         return total
     if isinstance(value, (list, tuple)):
         total = 2
         for item in value:
-            total += 2 + _rough_size(item, limit - total)
+            total += len(item) + 4 if type(item) is str else 2 + _rough_size(item, limit - total)
             if total >= limit:
                 return total
         return total
