@@ -222,91 +222,9 @@ def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
             from omegaconf._utils import get_yaml_loader  # type: ignore[attr-defined,no-redef]
         except ImportError:
             return None
-    loader_class = _entries_only(get_yaml_loader())  # reads the node limit from the env now
+    loader_class = get_yaml_loader()  # reads the node limit from the environment now
 
     def load(text: str) -> Any:
         return yaml.load(text, Loader=loader_class)  # OmegaConf's loader: safe
 
     return load
-
-
-class _NotPlain(Exception):
-    """A document the short way of :func:`_entries_only` does not cover."""
-
-
-def _entries_only(loader_class: type) -> type:
-    """OmegaConf's loader class, building of a file's top-level mapping only what
-    :func:`_reduced` keeps: each entry's ``type`` (``{}`` without one), a plain text entry,
-    None for other entries.
-
-    The file is parsed and checked by OmegaConf's loader as it is (node limits, recursive
-    aliases); the rest of each entry is checked, not built: every mapping has text keys, none
-    twice, every node a plain mapping, list or scalar, each scalar that is not text built (so
-    a bad ``!!int`` fails as it would). A document with anything else (merge keys, other tags,
-    a key that is not text or is there twice) is built whole by OmegaConf's loader, which
-    raises its own error where Kedro's would."""
-    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
-
-    text_tag, map_tag, seq_tag = (f"tag:yaml.org,2002:{kind}" for kind in ("str", "map", "seq"))
-
-    def plain_keys(node: Any) -> None:
-        keys: set[str] = set()
-        for key, _ in node.value:
-            if type(key) is not ScalarNode or key.tag != text_tag or key.value in keys:
-                raise _NotPlain
-            keys.add(key.value)
-
-    class EntriesOnly(loader_class):  # type: ignore[misc,valid-type]
-        _top_done = False
-
-        def construct_object(self, node: Any, deep: bool = False) -> Any:
-            if self._top_done:
-                return super().construct_object(node, deep)
-            self._top_done = True
-            try:
-                return self._entries(node)
-            except Exception:  # built whole: OmegaConf's result, or its error
-                self.constructed_objects.clear()
-                self.recursive_objects.clear()
-                self.state_generators.clear()
-                return super().construct_object(node, deep)
-
-        def _entries(self, root: Any) -> dict[str, Any]:
-            if type(root) is not MappingNode or root.tag != map_tag:
-                raise _NotPlain
-            plain_keys(root)
-            checked: set[int] = set()
-            entries: dict[str, Any] = {}
-            for key, value in root.value:
-                self._check(value, checked)
-                if type(value) is MappingNode:
-                    kind = next((v for k, v in value.value if k.value == _TYPE), None)
-                    entries[key.value] = (
-                        {} if kind is None else {_TYPE: self.construct_object(kind, deep=True)}
-                    )
-                elif type(value) is ScalarNode:
-                    entries[key.value] = self.construct_object(value)
-                else:
-                    entries[key.value] = None
-            return entries
-
-        def _check(self, node: Any, checked: set[int]) -> None:
-            stack = [node]
-            while stack:
-                one = stack.pop()
-                if id(one) in checked:
-                    continue
-                checked.add(id(one))
-                kind = type(one)
-                if kind is ScalarNode:
-                    if one.tag != text_tag:
-                        self.construct_object(one)
-                elif kind is MappingNode and one.tag == map_tag:
-                    plain_keys(one)
-                    stack.extend(value for _, value in one.value)
-                elif kind is SequenceNode and one.tag == seq_tag:
-                    stack.extend(one.value)
-                else:
-                    raise _NotPlain
-
-    return EntriesOnly
