@@ -144,7 +144,7 @@ def test_added_task_ids_never_collide_with_node_tasks() -> None:
         "wait_for_up_3",
     ]
     assert source.rstrip("\n").endswith(
-        "dag = build_dag(SPEC, extensions=[VolumeExtension(untemplated)])"
+        "dag = build_dag(SPEC, extensions=[SensorsExtension, VolumeExtension(untemplated)])"
     )
 
 

@@ -24,7 +24,7 @@ from tests.runtime.wiring_probe import Probe
 from tests.venvs import AIRFLOW2
 
 PROBE = Path(__file__).with_name("wiring_probe.py")
-MODULES = ("params", "dag_builder", "mlflow_run", "volume", "memory", "spark")
+MODULES = ("params", "dag_builder", "sensors", "mlflow_run", "volume", "memory", "spark")
 GROUP_NAMES = ("g0", "g1", "g2")
 
 PROFILES: dict[str, Any] = {

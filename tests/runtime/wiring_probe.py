@@ -64,8 +64,11 @@ def _custom_spark_operators(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def extensions(namespace: dict[str, Any], spec: dict[str, Any]) -> list[Any]:
-    """The extensions the renderer gives a SPEC, in its order (mlflow, volume, memory, spark)."""
+    """The extensions the renderer gives a SPEC, in its order (sensors, mlflow, volume, memory,
+    spark)."""
     out: list[Any] = []
+    if spec.get("external_dependencies"):
+        out.append(namespace["SensorsExtension"])
     if spec.get("mlflow"):
         out.append(namespace["MlflowExtension"])
     if spec.get("volume"):

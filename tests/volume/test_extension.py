@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import load_runtime
 from tests.volume.conftest import MOUNT_PATH, RUN_ID, SPEC, make_spec, task_context
 
 NODES = {"a", "b", "c", "d"}
@@ -219,7 +220,8 @@ def test_create_before_the_first_nodes_delete_after_the_last_whatever_happens(bu
     }
 
 
-def test_sensors_wait_before_the_volume_is_created(build: Any) -> None:
+def test_sensors_wait_before_the_volume_is_created() -> None:
+    runtime = load_runtime("sensors", "volume")  # the renderer's order of the two extensions
     spec = make_spec()
     spec["external_dependencies"] = [
         {
@@ -231,8 +233,10 @@ def test_sensors_wait_before_the_volume_is_created(build: Any) -> None:
             "execution_delta_minutes": 0,
         }
     ]
-    dag = build(spec)
+    extensions = [runtime.SensorsExtension, runtime.VolumeExtension(runtime.untemplated)]
+    dag = runtime.build_dag(spec, extensions=extensions)
     assert dag.get_task("data_volume_init").upstream_task_ids == {"wait_for_upstream"}
+    assert dag.get_task("a").upstream_task_ids == {"data_volume_init", "wait_for_upstream"}
 
 
 def test_skip_init_creates_the_claim_without_a_pod(build: Any) -> None:

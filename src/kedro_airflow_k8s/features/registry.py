@@ -31,14 +31,15 @@ SECTIONS: tuple[Feature, ...] = (
 
 #: Every feature, in the order the DAG file embeds their runtime modules and lists their
 #: extensions; local execution first: its task_operator makes every node task's operator (spark
-#: too). Warnings are asked for in this order too.
+#: too); then the sensors, so that the volume and the spark cluster, which later extensions put
+#: before the first node tasks, wait for them too. Warnings are asked for in this order too.
 FEATURES: tuple[Feature, ...] = (
     LOCAL,
+    SENSORS,
     ALERTS,
     MLFLOW,
     VOLUME,
     IN_MEMORY,
     SPARK,
-    SENSORS,
     POD_TEMPLATES,
 )

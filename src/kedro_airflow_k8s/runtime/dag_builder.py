@@ -242,29 +242,6 @@ def _extension_operator(
     return None
 
 
-def build_external_sensors(spec: "DagSpec") -> list[Any]:
-    """One sensor per external dependency: wait for another DAG (or one of its tasks)."""
-    try:  # Airflow 3
-        from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
-    except ImportError:  # Airflow 2.10
-        from airflow.sensors.external_task import ExternalTaskSensor  # type: ignore[no-redef]
-
-    sensors = []
-    for entry in spec.get("external_dependencies", []):
-        sensors.append(
-            ExternalTaskSensor(
-                task_id=entry["task_id"],
-                external_dag_id=entry["dag_id"],
-                external_task_id=entry.get("external_task_id"),
-                check_existence=entry["check_existence"],
-                execution_delta=datetime.timedelta(minutes=entry["execution_delta_minutes"]),
-                timeout=entry["timeout_minutes"] * 60,
-                mode="reschedule",
-            )
-        )
-    return sensors
-
-
 def build_dag(spec: "DagSpec", extensions: Any = ()) -> DAG:
     """Create the DAG, its TaskGroups, one task per planned task and the final task."""
     dag_spec = spec["dag"]
@@ -326,9 +303,6 @@ def build_dag(spec: "DagSpec", extensions: Any = ()) -> DAG:
                 link(tasks[upstream], this)
         roots = [t for t in tasks.values() if not t.upstream_task_ids]
         leaves = [t for t in tasks.values() if not t.downstream_task_ids]
-        for sensor in build_external_sensors(spec):
-            for root in roots:
-                link(sensor, root)
         final = EmptyOperator(task_id=spec["final_task_id"], trigger_rule="all_success")
         for leaf in leaves:
             link(leaf, final)

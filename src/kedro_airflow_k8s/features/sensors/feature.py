@@ -1,5 +1,5 @@
-"""The compile side of external sensors: the SPEC's ``external_dependencies`` section (the DAG
-builder makes one ``ExternalTaskSensor`` per entry, upstream of every task)."""
+"""The compile side of external sensors: the SPEC's ``external_dependencies`` section, one
+``ExternalTaskSensor`` per entry upstream of the first tasks (``runtime/sensors.py``)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def external_dependencies_spec(
 
 class SensorsFeature(Feature):
     spec_key = SPEC_KEY
+    runtime_module = "sensors"
+    extension = "SensorsExtension"
 
     def section(self, inputs: SectionInputs) -> list[SensorSpec]:
         """Empty when the build leaves the sensors out (run-once runs at once)."""
