@@ -458,7 +458,9 @@ def explained_pods(project: Path, strategy: str, env: dict[str, str]) -> list[in
     return [len(tasks), critical_path(tasks), sum(len(task["nodes"]) for task in tasks)]
 
 
-def fixture_pods(root: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:
+def fixture_pods(
+    root: Path, env: dict[str, str], strategies: Sequence[str] = STRATEGIES
+) -> dict[str, dict[str, Any]]:
     """Pods per strategy of each project of ``FIXTURES``, copied under ``root`` (with the
     configuration ``kedro airflow-k8s init`` writes when the project has none)."""
     out: dict[str, dict[str, Any]] = {}
@@ -467,7 +469,7 @@ def fixture_pods(root: Path, env: dict[str, str]) -> dict[str, dict[str, Any]]:
         shutil.copytree(REPO / relative, project, ignore=shutil.ignore_patterns("dag", ".airflow"))
         if not list(project.glob("conf/*/kedro-airflow-k8s.yaml")):
             measure(kedro("airflow-k8s", "init", "https://airflow.example.com"), project, env)
-        out[project.name] = {s: explained_pods(project, s, env) for s in STRATEGIES}
+        out[project.name] = {s: explained_pods(project, s, env) for s in strategies}
     return out
 
 
@@ -480,7 +482,7 @@ def print_fixture_pods(pods: dict[str, dict[str, Any]]) -> None:
     width = max(len(name) for name in pods) + 2
     print(f"{'pods [tasks/critical path]':<28}" + "".join(f"{n:>{width}}" for n in pods))
     print(f"{'  nodes':<28}" + "".join(f"{n or '-'!s:>{width}}" for n in nodes.values()))
-    for strategy in STRATEGIES:
+    for strategy in next(iter(pods.values()), {}):
         cells = []
         for counts in pods.values():
             value = counts[strategy]
@@ -798,12 +800,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="only the pods per strategy of the bundled example and the test projects",
     )
+    parser.add_argument(
+        "--strategies",
+        nargs="+",
+        choices=STRATEGIES,
+        default=list(STRATEGIES),
+        help="the group_by strategies of --fixtures (default: all)",
+    )
     args = parser.parse_args(argv)
     if args.fixtures:
         with tempfile.TemporaryDirectory(prefix="kak8s-fixtures-") as temp:
             root = args.keep or Path(temp)
             root.mkdir(parents=True, exist_ok=True)
-            print_fixture_pods(fixture_pods(root, environment(root / "airflow_home")))
+            env = environment(root / "airflow_home")
+            print_fixture_pods(fixture_pods(root, env, args.strategies))
         return 0
     with_kedro_airflow = has_kedro_airflow()
     if not with_kedro_airflow:
