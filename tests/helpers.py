@@ -283,10 +283,11 @@ def local_dag_source(spec: dict[str, Any], modules: tuple[str, ...] = ()) -> str
     ``dag_builder``, ``modules``, then ``local``), the SPEC literal and the ``build_dag`` call with
     the local extension first, laid out as the renderer lays out every DAG file. ``spec`` needs a
     ``local`` section; ``modules`` are the other extension modules, e.g. ``("mlflow_run",)``."""
-    from kedro_airflow_k8s.render.dag import EXTENSIONS, runtime_source
+    from kedro_airflow_k8s.features.registry import FEATURES
+    from kedro_airflow_k8s.render.dag import runtime_source
     from kedro_airflow_k8s.render.literals import to_literal
 
-    names = {module: name for _, module, name in EXTENSIONS}
+    names = {f.runtime_module: f.extension for f in FEATURES if f.runtime_module}
     sources = [runtime_source(m).rstrip("\n") for m in ("params", "dag_builder", *modules)]
     sources.append(runtime_source("local").rstrip("\n"))
     extensions = ", ".join(["LocalExtension(untemplated)", *(names[m] for m in modules)])

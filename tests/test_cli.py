@@ -336,6 +336,10 @@ def test_a_dag_name_too_long_for_airflow_says_so(project: Path) -> None:
             "No such option '--outptu'. Did you mean '--output'? "
             "(see 'kedro airflow-k8s compile --help')",
         ),
+        (
+            ["compile", "-o"],
+            "Option '-o' requires an argument (see 'kedro airflow-k8s compile --help')",
+        ),
         (["no-such-command"], "No such command 'no-such-command' (see 'kedro airflow-k8s --help')"),
         (
             ["--timeout", "soon", "compile"],
@@ -343,7 +347,7 @@ def test_a_dag_name_too_long_for_airflow_says_so(project: Path) -> None:
             "a valid float range (see 'kedro airflow-k8s --help')",
         ),
     ],
-    ids=["option", "misspelt-option", "command", "group-option-value"],
+    ids=["option", "misspelt-option", "missing-value", "command", "group-option-value"],
 )
 def test_a_usage_error_is_one_line_with_the_usage_exit_code(
     project: Path, args: list[str], message: str

@@ -118,10 +118,25 @@ def _one_line_usage() -> Iterator[None]:
         raise UsageProblem(message + hint) from error
 
 
+class _UsageInContextCommand(click.Command):
+    """A command whose option parser's errors know the command (click's parser raises some,
+    e.g. an option missing its value, without a context), so the one line names its --help."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            if error.ctx is None:
+                error.ctx = ctx
+            raise
+
+
 class OneLineUsageGroup(click.Group):
     """A command group whose usage errors, click's own (an unknown command or option, a bad
     value) as much as the plugin's, are one line ``Error: ...`` with exit code 2, instead of
     click's three lines (usage, a hint, the error)."""
+
+    command_class = _UsageInContextCommand
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         with _one_line_usage():

@@ -98,8 +98,12 @@ def compile_pipeline(
         notes = [n for f in FEATURES for n in f.warnings(spec, loaded, made.get(f.spec_key))]
         if not plan.tasks:
             notes.append(f"pipeline {pipeline!r} has no nodes: its DAG {dag_id} runs no Kedro node")
-        code = [c for f in FEATURES if (c := f.code(spec, loaded, plan, made.get(f.spec_key)))]
-        source = render_dag(spec, "\n\n".join(code) or None)
+        code = {}  # spec key -> the feature's code before the SPEC
+        for feature in FEATURES:
+            text = feature.code(spec, loaded, plan, made.get(feature.spec_key))
+            if text:
+                code[feature.spec_key] = text
+        source = render_dag(spec, code)
     return CompiledDag(dag_id, dag_file_name(dag_id), plan, spec, source, tuple(notes), made)
 
 

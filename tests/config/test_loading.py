@@ -602,6 +602,20 @@ def test_read_and_parse(conf, monkeypatch):
     assert run.resources["__default__"].requests == {"cpu": "500m", "memory": "1Gi"}
 
 
+@pytest.mark.parametrize(
+    "value", ["2024-03-01T05:06:00", "2024-03-01 05:06:00", "2024-03-01T05:06Z"]
+)
+def test_a_start_date_with_a_time_of_day_from_a_file_is_refused(conf, value):
+    """The loader hands a YAML timestamp over as text: a time of day is refused, not dropped."""
+    write(conf, "base/kedro-airflow-k8s.yaml", BASE)
+    write(conf, "prod/kedro-airflow-k8s.yaml", f"run_config:\n  start_date: {value}\n")
+    with pytest.raises(PluginConfigError) as caught:
+        parse_config(read(conf, "prod"))
+    assert caught.value.message == (
+        f"{PLUGIN_CONFIG}: run_config.start_date: {value!r} is not a date in the form YYYYMMDD"
+    )
+
+
 def test_read_then_parse_reports_the_key_path(conf):
     write(conf, "base/kedro-airflow-k8s.yaml", BASE)
     write(

@@ -102,7 +102,7 @@ def _spark_dag(dag_id: str, job_exit_code: int) -> str:
         runner="ThreadRunner",
         cluster_config={},
     )
-    return render_dag(spec, custom)
+    return render_dag(spec, {"spark": custom})
 
 
 def _states(airflow_server: Any, dag_id: str, job_exit_code: int) -> tuple[str, dict[str, str]]:

@@ -209,7 +209,7 @@ def test_artifact_names_carry_project_commit_and_group(spark_build: SparkBuild) 
 
 def test_mlflow_run_id_reaches_driver_and_executors(spark_build: SparkBuild) -> None:
     """The Dataproc DAG's SPEC with an MLflow section, built by the runtime as the generated
-    file does when kedro-mlflow is on (see render.dag.EXTENSIONS)."""
+    file does when kedro-mlflow is on (see render.dag.render_dag)."""
     spec = dag_spec(spark_build.files["local"])
     spec["mlflow"] = {
         "tracking_uri": "http://127.0.0.1:9",

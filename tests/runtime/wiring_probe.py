@@ -9,10 +9,10 @@ the Airflow 2.10 virtualenv:
 reads one JSON SPEC per line on standard input and writes one JSON line per SPEC:
 ``{"version": ..., "ours": <shape>, "airflow": <shape>}`` (or ``{"error": ...}``).
 
-The runtime source is the text a generated DAG file embeds (the builder, then the mlflow,
-volume and spark modules). The extensions are those the renderer would give for the SPEC's
-sections; a spark section gets a custom operator factory of EmptyOperators (in the task SDK of
-Airflow 3 and in the core of Airflow 2.10).
+The runtime source is the text a generated DAG file embeds (the builder, then the sensors,
+mlflow, volume, memory and spark modules). The extensions are those the renderer would give for
+the SPEC's sections; a spark section gets a custom operator factory of EmptyOperators (in the
+task SDK of Airflow 3 and in the core of Airflow 2.10).
 """
 
 from __future__ import annotations

@@ -276,7 +276,7 @@ def _dag_source(factory: SparkOperatorFactoryBase) -> str:
         runner="ThreadRunner",
         cluster_config={},
     )
-    return render_dag(spec, custom)
+    return render_dag(spec, {"spark": custom})
 
 
 def test_a_good_factory_gives_a_dag_that_compiles() -> None:

@@ -165,7 +165,7 @@ class RunConfig(ConfigModel):
         None,
         description=f"First schedule date, `YYYYMMDD` (UTC), from {yyyymmdd(EARLIEST_START)} to "
         f"{yyyymmdd(LATEST_START)}. A YAML date (`2024-01-01`, unquoted) is taken as the same "
-        "day, and a date with a time of day as its day. Defaults to "
+        "day; a time of day is refused. Defaults to "
         f"{DEFAULT_START_DATE}; runs are never backfilled (catchup is off).",
     )
     description: StrictStr | None = Field(None, description="DAG description shown in Airflow.")

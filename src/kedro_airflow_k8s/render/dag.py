@@ -293,23 +293,20 @@ def runtime_source(module: str) -> str:
     return resources.files("kedro_airflow_k8s.runtime").joinpath(f"{module}.py").read_text("utf-8")
 
 
-# Runtime extension modules: embedded when their SPEC section is set (key, module, expression),
-# in the order of features/registry.py FEATURES.
-EXTENSIONS = tuple(
-    (feature.spec_key, feature.runtime_module, feature.extension)
-    for feature in FEATURES
-    if feature.runtime_module
-)
-
-
-def render_dag(spec: DagSpec, feature_code: str | None = None) -> str:
+def render_dag(spec: DagSpec, feature_code: Mapping[str, str] | None = None) -> str:
     """The text of the DAG file for ``spec``: same spec, byte-identical text.
 
-    ``feature_code`` is the checked code a feature adds before the SPEC (its ``code()``, e.g.
-    the operators of a custom spark factory); that feature's extension then gets it (its
-    ``code_extension``)."""
+    Each feature of ``features/registry.py`` ``FEATURES`` whose SPEC section is set has its
+    runtime module embedded and its extension passed to ``build_dag``, in that order.
+    ``feature_code`` maps a feature's SPEC key to the checked code it adds before the SPEC (its
+    ``code()``, e.g. the operators of a custom spark factory); that feature's extension is then
+    its ``code_extension``."""
+    code = feature_code or {}
     used = [
-        (feature.runtime_module, (feature_code and feature.code_extension) or feature.extension)
+        (
+            feature.runtime_module,
+            feature.code_extension if feature.spec_key in code else feature.extension,
+        )
         for feature in FEATURES
         if feature.runtime_module and spec.get(feature.spec_key)
     ]
@@ -321,5 +318,5 @@ def render_dag(spec: DagSpec, feature_code: str | None = None) -> str:
         runtime_source="\n\n".join(source.rstrip("\n") for source in sources),
         extensions=", ".join(name for _, name in used),
         spec_literal=to_literal(spec),
-        custom_source=feature_code or "",
+        custom_source="\n\n".join(code.values()),
     )
