@@ -140,14 +140,19 @@ def config_loader(project_path: Path, env: str) -> Any:
 
 
 def _parameters(loader: Any) -> dict[str, Any]:
+    return _config_section(loader, "parameters")
+
+
+def _config_section(loader: Any, key: str) -> dict[str, Any]:
+    """The loader's ``key`` config (``parameters``, ``catalog``), empty when there is none."""
     from kedro.config import MissingConfigException
 
     try:
-        return dict(loader["parameters"] or {})
+        return dict(loader[key] or {})
     except MissingConfigException:
         return {}
     except Exception as error:  # OmegaConf, YAML or duplicate-key errors: one line
-        raise ConfigError(f"parameters config: {_first_line(error)}") from error
+        raise ConfigError(f"{key} config: {_first_line(error)}") from error
 
 
 def _first_line(error: BaseException) -> str:
@@ -311,17 +316,10 @@ _ANNOTATIONS: weakref.WeakKeyDictionary[Any, tuple[tuple[str, str], ...]] = (
 def catalog_entries(loader: Any, project_path: Path | None = None) -> dict[str, Any]:
     """The catalog config as far as the plan reads it (names, and types of mapping entries):
     read directly with Kedro's rules where that is exact, else built by Kedro's loader."""
-    from kedro.config import MissingConfigException
-
     fast = read_catalog_types(loader, project_path)
     if fast is not None:
         return fast
-    try:
-        return dict(loader["catalog"] or {})
-    except MissingConfigException:
-        return {}
-    except Exception as error:  # OmegaConf, YAML or duplicate-key errors: one line
-        raise ConfigError(f"catalog config: {_first_line(error)}") from error
+    return _config_section(loader, "catalog")
 
 
 # --- datasets ------------------------------------------------------------------------------------
