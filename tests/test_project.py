@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -9,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from kedro_airflow_k8s.project import describe_annotations, describe_datasets, load_project
+from kedro_airflow_k8s.project import (
+    GitInfo,
+    describe_annotations,
+    describe_datasets,
+    load_project,
+)
 from kedro_airflow_k8s.snapshot import DatasetSource
 from tests.helpers import copy_example, kedro
 
@@ -297,3 +303,36 @@ def test_a_module_find_pipelines_left_out_is_a_warning(broken_module_project: Pa
     ingest = kedro(broken_module_project, "airflow-k8s", "-p", "ingest", "compile", "--explain")
     assert ingest.returncode == 0, ingest.stderr[-2000:]
     assert "reporting" not in ingest.stderr  # as kedro run -p ingest, only ingest is imported
+
+
+def test_commit_and_branch_of_the_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read from real git checkouts: on a branch, detached, without a commit, and outside any
+    checkout (each its own folder: the answer is read once per folder)."""
+
+    def git(folder: str, *args: str) -> str:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        done = subprocess.run(
+            ["git", "-c", "user.email=t@example.com", "-c", "user.name=t", *args],
+            cwd=tmp_path / folder,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    def read(folder: str) -> tuple[str | None, str | None]:
+        info = GitInfo(tmp_path / folder)
+        return info.commit(), info.branch()
+
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))  # "plain" is in no checkout
+    for folder in ("branch", "detached", "empty"):
+        git(folder, "init", "-q", "-b", "feature/x")
+    for folder in ("branch", "detached"):
+        git(folder, "commit", "-q", "--allow-empty", "-m", "first")
+    git("detached", "checkout", "-q", "--detach")
+    (tmp_path / "plain").mkdir()
+    assert read("branch") == (git("branch", "rev-parse", "HEAD"), "feature/x")
+    assert read("detached") == (git("detached", "rev-parse", "HEAD"), None)
+    assert read("empty") == (None, None)
+    assert read("plain") == (None, None)

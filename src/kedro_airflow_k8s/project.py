@@ -457,13 +457,18 @@ class GitInfo:
         return {"commit_id": self.commit, "branch_name": self.branch}
 
     def commit(self) -> str | None:
-        return _git(str(self._path), "rev-parse", "HEAD")
+        return _head(str(self._path))[0]
 
     def branch(self) -> str | None:
-        name = _git(str(self._path), "rev-parse", "--abbrev-ref", "HEAD")
-        return None if name == "HEAD" else name
+        return _head(str(self._path))[1]
 
 
 @cache
-def _git(path: str, *args: str) -> str | None:
-    return git_output(path, *args)
+def _head(path: str) -> tuple[str | None, str | None]:
+    """The commit and the branch checked out (None when detached, not a checkout, no git), read
+    by one ``git`` process."""
+    lines = (git_output(path, "rev-parse", "HEAD", "--abbrev-ref", "HEAD") or "").splitlines()
+    if len(lines) != 2:
+        return None, None
+    commit, branch = lines
+    return commit, None if branch == "HEAD" else branch

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
 
 import pytest
 
+from kedro_airflow_k8s.config.base import LATEST_START
 from kedro_airflow_k8s.config.cron import PRESETS, first_run_after, validate_schedule
 
 ALL_PRESETS = [
@@ -170,6 +173,31 @@ def test_the_first_run_after_a_date():
     assert first_run_after("0 0 L * *", start) == datetime(2026, 1, 31)
     assert first_run_after("@once", start) is None
     assert first_run_after("@continuous", start) is None
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_runs_after_the_latest_start_date(preset):
+    """The config models check only cron expressions for a first run (not the presets): a
+    preset runs after every start date they take."""
+    start = datetime.combine(LATEST_START, datetime.min.time())
+    found = first_run_after(preset, start)
+    assert found is None if preset in {"@once", "@continuous"} else found > start
+
+
+def test_a_preset_schedule_does_not_import_croniter():
+    """croniter's import is spared for the presets (it also runs ``file`` on the interpreter)."""
+    code = (
+        "import sys\n"
+        "from kedro_airflow_k8s.config import parse_config\n"
+        "parse_config({'run_config': {'image': 'i', 'cron_expression': '@daily'}})\n"
+        "assert 'croniter' not in sys.modules, 'imported for a preset'\n"
+        "parse_config({'run_config': {'image': 'i', 'cron_expression': '0 5 * * *'}})\n"
+        "assert 'croniter' in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_no_run_after_the_last_year_python_holds():

@@ -31,7 +31,7 @@ from kedro_airflow_k8s.config.base import (
     check_object_name,
     yyyymmdd,
 )
-from kedro_airflow_k8s.config.cron import first_run_after, validate_schedule
+from kedro_airflow_k8s.config.cron import PRESETS, first_run_after, validate_schedule
 from kedro_airflow_k8s.config.kubernetes import PodTemplate, ResourceProfile, SecretConfig
 from kedro_airflow_k8s.features.alerts.config import FailureHandler
 from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME, InMemoryConfig
@@ -369,7 +369,9 @@ class RunConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _schedule_runs(self) -> RunConfig:
-        if self.cron_expression:
+        # A preset runs after any start date this model takes (up to LATEST_START): only a
+        # cron expression is checked, which spares importing croniter for the presets.
+        if self.cron_expression and self.cron_expression not in PRESETS:
             start = datetime.strptime(self.start_date or DEFAULT_START_DATE, "%Y%m%d")
             try:
                 first_run_after(self.cron_expression, start)
