@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from kedro.config import MissingConfigException, OmegaConfigLoader
 
-from kedro_airflow_k8s.catalog_config import read_catalog_types
+from kedro_airflow_k8s.catalog_config import _omegaconf_yaml_loader, read_catalog_types
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.project import catalog_entries, describe_datasets
 
@@ -60,6 +60,11 @@ def entry_texts(draw: st.DrawFn, name: str, anchors: list[str]) -> str:
                 "no_type",
                 "no_type",
                 "text",
+                "odd_type",
+                "not_a_mapping",
+                "alias",
+                "tagged",
+                "twice",
             )
         )
     )
@@ -79,6 +84,19 @@ def entry_texts(draw: st.DrawFn, name: str, anchors: list[str]) -> str:
         return f"{key}:\n  filepath: data/{name}\n"
     if kind == "text":
         return f"{key}: just text\n"
+    if kind == "odd_type":  # a type that is no text, or a quoted type key
+        odd = draw(st.sampled_from(("  type: null", "  type: 1", "  type: true", '  "type": T')))
+        return f"{key}:\n{odd}\n  filepath: data/{name}\n"
+    if kind == "not_a_mapping":
+        return f"{key}: {draw(st.sampled_from(('3', '[a, {type: T}]', '{}', '~', 'yes')))}\n"
+    if kind == "alias" and anchors:
+        return f"{key}: *{draw(st.sampled_from(anchors))}\n"
+    if kind == "tagged":
+        tag = draw(st.sampled_from(("!!str", "!!binary", "!!int")))
+        value = {"!!str": kind_of, "!!binary": "aGVsbG8=", "!!int": "12"}[tag]
+        return f"{key}:\n  type: {kind_of}\n  extra: {tag} {value}\n"
+    if kind == "twice":  # Kedro's loader refuses a key twice in one mapping
+        return f"{key}:\n  type: {kind_of}\n  save_args:\n    x: 1\n    x: 2\n"
     return f"{key}:\n  type: {kind_of}\n"
 
 
@@ -293,6 +311,100 @@ CASES: dict[str, tuple[dict[str, dict[str, str]], str, str]] = {
         "destructive",
         "refused",
     ),
+    "anchors and aliases": (
+        {
+            "base": {
+                "catalog.yml": "_t: &t pandas.CSVDataset\na:\n  type: *t\n"
+                "b: &b\n  type: B\n  filepath: b\nc: *b\nd: &d [1, 2]\ne: *d\n"
+            }
+        },
+        "destructive",
+        "fast",
+    ),
+    "merge keys at the top": (
+        {"base": {"catalog.yml": "_m: &m\n  a: {type: A}\n  b: {type: X}\n<<: *m\nb: {type: B}\n"}},
+        "destructive",
+        "fast",
+    ),
+    "merge keys inside entries, from a list": (
+        {
+            "base": {
+                "catalog.yml": "_x: &x {type: X, filepath: x}\n"
+                "_y: &y {type: Y, save_args: {n: 1}}\n"
+                "a:\n  <<: [*x, *y]\nb:\n  <<: [*y, *x]\n  filepath: b\n"
+            }
+        },
+        "destructive",
+        "fast",
+    ),
+    "a key twice inside an entry": (
+        {"base": {"catalog.yml": "a:\n  type: A\n  save_args:\n    x: 1\n    x: 2\n"}},
+        "destructive",
+        "refused",
+    ),
+    "a type twice in an entry": (
+        {"base": {"catalog.yml": 'a:\n  type: A\n  "type": B\n'}},
+        "destructive",
+        "refused",
+    ),
+    "types that are no text": (
+        {"base": {"catalog.yml": "a: {type: null}\nb: {type: 1}\nc:\n  type: true\n  f: x\n"}},
+        "soft",
+        "fast",
+    ),
+    "a quoted type key": (
+        {"base": {"catalog.yml": "a:\n  \"type\": pandas.CSVDataset\nb: {'type': B}\n"}},
+        "destructive",
+        "fast",
+    ),
+    "entries that are no mapping": (
+        {"base": {"catalog.yml": "a: text\nb: 1\nc: ~\nd: [x, {type: T}]\ne:\nf: {}\n"}},
+        "destructive",
+        "fast",
+    ),
+    "an entry that is an interpolation": (
+        {"base": {"catalog.yml": "_v: {type: A}\na: ${_v}\nb: {type: B}\n"}},
+        "destructive",
+        "Kedro's loader",
+    ),
+    "an int key at the top": (
+        {"base": {"catalog.yml": "1:\n  type: A\nb:\n  type: B\n"}},
+        "destructive",
+        "refused",  # Kedro's loader refuses it
+    ),
+    "a bool key at the top": (
+        {"base": {"catalog.yml": "true:\n  type: A\nb:\n  type: B\n"}},
+        "destructive",
+        "refused",  # Kedro's loader refuses it
+    ),
+    "text and binary tags": (
+        {
+            "base": {
+                "catalog.yml": "!!str 1:\n  type: !!str 2\n  raw: !!binary aGVsbG8=\n"
+                "b:\n  type: !!binary aGVsbG8=\n"
+            }
+        },
+        "destructive",
+        "fast",
+    ),
+    "a custom tag": (
+        {"base": {"catalog.yml": "a:\n  type: A\n  f: !foo x\n"}},
+        "destructive",
+        "refused",
+    ),
+    "two documents": (
+        {"base": {"catalog.yml": "a: {type: A}\n---\nb: {type: B}\n"}},
+        "destructive",
+        "refused",
+    ),
+    "empty files": (
+        {
+            "base": {"catalog.yml": "", "catalog/part.yml": "# nothing\n"},
+            "local": {"catalog.yml": "a: {type: A}\n", "catalog/empty.yml": "\n"},
+        },
+        "soft",
+        "fast",
+    ),
 }
 
 
@@ -337,6 +449,50 @@ def test_a_catalog_file_beyond_omegaconfs_node_limit_is_named(
     assert len(catalog_entries(_loader(conf, "local", "destructive"))) == 2100
 
 
+def test_a_key_twice_inside_an_entry_is_a_one_line_error(tmp_path: Path) -> None:
+    text = "a:\n  type: A\n  save_args:\n    x: 1\n    x: 2\n"
+    conf = _write(tmp_path, {"base": {"catalog.yml": text}})
+    with pytest.raises(Exception, match="found duplicate key x"):
+        _loader(conf, "local", "destructive")["catalog"]  # Kedro's loader
+    with pytest.raises(ConfigError) as error:
+        catalog_entries(_loader(conf, "local", "destructive"), tmp_path)
+    assert error.value.message == (
+        "conf/base/catalog.yml: invalid YAML: found duplicate key x (line 5, column 5)"
+    )
+
+
+@pytest.mark.parametrize("limit", ["31", "30", "none"])
+def test_the_node_limit_is_read_when_kedro_reads_it(
+    limit: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five entries of six nodes and the top mapping: 31 YAML nodes. The limit is taken from
+    OMEGACONF_MAX_YAML_EXPANDED_NODES when the catalog is read (not when the loader is made),
+    by Kedro's loader and by compile alike."""
+    text = "".join(f"d{i}:\n  type: pickle.PickleDataset\n  filepath: d{i}\n" for i in range(5))
+    conf = _write(tmp_path, {"base": {"catalog.yml": text}})
+    monkeypatch.delenv("OMEGACONF_MAX_YAML_EXPANDED_NODES", raising=False)
+    kedros, ours = _loader(conf, "local", "destructive"), _loader(conf, "local", "destructive")
+    monkeypatch.setenv("OMEGACONF_MAX_YAML_EXPANDED_NODES", limit)
+    if limit == "30":
+        with pytest.raises(Exception, match="exceeds the configured limit of 30"):
+            kedros["catalog"]
+        with pytest.raises(ConfigError) as error:
+            read_catalog_types(ours, tmp_path)
+        assert error.value.message.startswith(
+            "conf/base/catalog.yml: more YAML nodes than OmegaConf reads in one file "
+            "(YAML node expansion exceeds the configured limit of 30)"
+        )
+    else:
+        expected = {f"d{i}": "pickle.PickleDataset" for i in range(5)}
+        assert _types(kedros["catalog"]) == expected
+        fast = read_catalog_types(ours)
+        assert fast is not None
+        assert _types(fast) == expected
+        read = _omegaconf_yaml_loader()
+        assert read is not None
+        assert read(text) == {name: {"type": kind} for name, kind in expected.items()}  # types only
+
+
 def test_another_loader_class_is_asked_for_the_whole_catalog(tmp_path: Path) -> None:
     class OwnLoader(OmegaConfigLoader):
         pass
@@ -347,35 +503,96 @@ def test_another_loader_class_is_asked_for_the_whole_catalog(tmp_path: Path) -> 
     assert catalog_entries(own)["a"]["type"] == "pandas.CSVDataset"
 
 
-NESTED = {
-    "a key twice inside an entry": "a:\n  type: A\n  save_args:\n    x: 1\n    x: 2\n",
-    "a value that is no int": "a:\n  type: A\n  load_args:\n    n: !!int many\n",
-    "a merge key": "_base: &base\n  type: A\nb:\n  <<: *base\n  filepath: x\n",
-    "a set": "a:\n  type: A\n  columns: !!set {x, y}\n",
-    "typed values": "a:\n  type: A\n  n: 1\n  f: 1.5\n  ok: true\n  none: ~\n  l: [1, {b: c}]\n",
-    "a shared entry": "a: &a\n  type: A\nb: *a\nc: text\nd: [1]\ne: 3\n",
+# catalog files -> whether compile builds of them only the entries' types ("fast") or the whole
+# file ("whole"), as yaml.load with OmegaConf's loader does
+NESTED: dict[str, tuple[str, str]] = {
+    "typed values": (
+        "a:\n  type: A\n  n: 1\n  f: 1.5\n  ok: true\n  none: ~\n  l: [1, {b: c}]\n",
+        "fast",
+    ),
+    "types that are no text": (
+        "a: {type: null}\nb: {type: 1}\nc: {type: true}\nd: {type: 0x1f}\n",
+        "fast",
+    ),
+    "a type that is a mapping or a list": ("a: {type: {x: 1}}\nb: {type: [1, x]}\n", "fast"),
+    "a quoted or tagged type key": (
+        "'a': {\"type\": A}\nb: {!!str type: B}\nc: {type: !!str 1}\n",
+        "fast",
+    ),
+    "entries that are no mapping": (
+        "a: text\nb: 1\nc: ~\nd: [1, 2]\ne: ${x}\nf: '${y}'\ng:\n  type: ${z}\n",
+        "fast",
+    ),
+    "int keys twice inside an entry": ("a:\n  type: A\n  1: x\n  1: y\n", "fast"),
+    "a JSON file": ('{"a": {"type": "A", "n": [1, 2.5, null, false]}, "b": {}}', "fast"),
+    "no file content": ("", "whole"),
+    "only a comment": ("# nothing\n", "whole"),
+    "a null document": ("~\n", "whole"),
+    "a list document": ("- a\n- b\n", "whole"),
+    "a text document": ("just text\n", "whole"),
+    "an int key at the top": ("1:\n  type: A\nb:\n  type: B\n", "whole"),
+    "a bool key at the top": ("true:\n  type: A\n", "whole"),
+    "a null key at the top": ("~: {type: A}\n", "whole"),
+    "a shared entry": ("a: &a\n  type: A\nb: *a\nc: text\nd: [1]\ne: 3\n", "whole"),
+    "an anchor on a type": ("a: {type: &t A}\nb: {type: *t}\n", "whole"),
+    "an anchor without an alias": ("a: &a {type: A}\n", "fast"),
+    "a merge key": ("_base: &base\n  type: A\nb:\n  <<: *base\n  filepath: x\n", "whole"),
+    "merge keys at the top": ("_m: &m\n  a: {type: A}\n<<: *m\nb: {type: B}\n", "whole"),
+    "a merge of a list": (
+        "_x: &x {type: X}\n_y: &y {type: Y, f: 1}\nb:\n  <<: [*x, *y]\n",
+        "whole",
+    ),
+    "a merge key overridden": ("_b: &b {type: A}\nc:\n  <<: *b\n  type: C\n", "whole"),
+    "an = key": ("a:\n  =: v\n  type: A\n", "whole"),
+    "a recursive alias": ("a: &a\n  type: A\n  self: *a\n", "whole"),
+    "a set": ("a:\n  type: A\n  columns: !!set {x, y}\n", "whole"),
+    "binary": ("a:\n  type: !!binary aGVsbG8=\n", "whole"),
+    "an ordered map": ("a: !!omap [x: 1, y: 2]\n", "whole"),
+    "a path": ("a:\n  type: A\n  p: !!python/object/apply:pathlib.Path [x]\n", "whole"),
+    "a list as a key": ("a:\n  type: A\n  ? [x, y]\n  : z\n", "whole"),
+    "a mapping as a key": ("a:\n  type: A\n  ? {x: y}\n  : z\n", "whole"),
+    # errors: the same error as the whole build
+    "a key twice at the top": ("a: {type: A}\na: {type: B}\n", "whole"),
+    "a key twice inside an entry": ("a:\n  type: A\n  save_args:\n    x: 1\n    x: 2\n", "whole"),
+    "a type twice": ("a:\n  type: A\n  'type': B\n", "whole"),
+    "a value that is no int": ("a:\n  type: A\n  load_args:\n    n: !!int many\n", "whole"),
+    "a value that is no bool": ("a:\n  type: !!bool maybe\n", "whole"),
+    "a value that is no float": ("a:\n  type: A\n  f: !!float x\n", "whole"),
+    "an int without digits": ("a:\n  type: A\n  n: 0x_\n", "whole"),
+    "a mapping tagged as text": ("a: !!str {type: A}\n", "whole"),
+    "a custom tag": ("a:\n  type: !foo A\n", "whole"),
+    "two documents": ("a: {type: A}\n---\nb: {type: B}\n", "whole"),
+    "an undefined alias": ("a: *nowhere\n", "whole"),
+    "invalid YAML": ("a: [\n", "whole"),
 }
+
+
+def _as_read(value: Any) -> Any:
+    """What compile keeps of an entry (:func:`_reduced` without refusing interpolations)."""
+    if isinstance(value, Mapping):
+        return {"type": value["type"]} if "type" in value else {}
+    return value if isinstance(value, str) else None
 
 
 @pytest.mark.parametrize("case", list(NESTED))
 def test_entries_are_read_as_omegaconf_builds_them(case: str) -> None:
-    """Compile builds only the top level of a catalog file and each entry's type, and checks
-    the rest: the result, or the error, is OmegaConf's (built whole)."""
+    """Compile builds of a plain catalog file only its keys and entries' types, and builds any
+    other file whole: the result, or the error, is that of OmegaConf's loader building it."""
     import yaml
     from omegaconf._yaml import get_yaml_loader
 
-    from kedro_airflow_k8s.catalog_config import _omegaconf_yaml_loader, _reduced
-
-    text = NESTED[case]
+    text, path = NESTED[case]
     read = _omegaconf_yaml_loader()
     assert read is not None
     try:
         whole = yaml.load(text, Loader=get_yaml_loader())
     except Exception as error:
+        assert path == "whole"
         with pytest.raises(type(error)) as raised:
             read(text)
         assert str(raised.value) == str(error)
         return
-    assert {k: _reduced(v) for k, v in read(text).items()} == {
-        k: _reduced(v) for k, v in whole.items()
-    }
+    if path == "whole":
+        assert read(text) == whole
+    else:
+        assert read(text) == {k: _as_read(v) for k, v in (whole or {}).items()}

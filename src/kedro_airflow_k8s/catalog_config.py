@@ -10,8 +10,8 @@ reads those with the loader's own settings and Kedro's rules:
   ``default_run_env``), matched by fsspec's ``glob`` as Kedro does, hidden files and folders
   left out unless ``ignore_hidden`` is false, ``.yml``, ``.yaml`` and ``.json`` only;
 * each file parsed by OmegaConf's own YAML loader (the same scalars and duplicate-key errors,
-  and OmegaConf's limit on the nodes of one document), which builds of each entry only its
-  ``type`` and checks the rest (see :func:`_entries_only`);
+  and OmegaConf's limit on the nodes of one document); of a plain file only each entry's
+  ``type`` is built, any other file is built whole (see :func:`_entries`);
 * within an environment a top-level key defined in two files is an error, keys starting with
   ``_`` (YAML anchors, interpolation helpers) are dropped;
 * the run environment replaces base entries whole, or merges them key by key when the loader's
@@ -212,19 +212,116 @@ def _yaml_message(path: Path, error: Exception, project_path: Path | None) -> st
 
 
 def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
-    """OmegaConf's own YAML loading (the loader class ``OmegaConf.load`` uses), or None."""
+    """A catalog file's top level as OmegaConf's own YAML loader (the class ``OmegaConf.load``
+    uses) builds it, each mapping entry reduced to its ``type`` (see :func:`_entries`); or None.
+    The node limit is read from the environment now, as the loader class is."""
     import yaml
 
     try:
-        from omegaconf._yaml import get_yaml_loader
-    except ImportError:  # OmegaConf 2.3
+        from omegaconf import _yaml
+    except ImportError:  # OmegaConf 2.3: no node limit
         try:
-            from omegaconf._utils import get_yaml_loader  # type: ignore[attr-defined,no-redef]
+            from omegaconf._utils import get_yaml_loader  # type: ignore[attr-defined]
         except ImportError:
             return None
-    loader_class = get_yaml_loader()  # reads the node limit from the environment now
+        loader_class, limit = get_yaml_loader(), None
+    else:
+        loader_class = _yaml.get_yaml_loader()
+        try:
+            limit = _yaml._resolve_max_yaml_expanded_nodes(_yaml._DEFAULT_MAX_YAML_EXPANDED_NODES)
+        except AttributeError:  # the limit unknown: every file built whole
+            return lambda text: yaml.load(text, Loader=loader_class)  # OmegaConf's loader: safe
 
     def load(text: str) -> Any:
-        return yaml.load(text, Loader=loader_class)  # OmegaConf's loader: safe
+        loader = loader_class(text)
+        try:
+            root = loader.get_single_node()
+            if root is None:
+                return None
+            entries = _entries(loader_class, root, limit)
+            return entries if entries is not None else loader.construct_document(root)
+        finally:
+            loader.dispose()
 
     return load
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _MAP, _SEQ, _NULL = (_TAG + name for name in ("str", "map", "seq", "null"))
+_SCALAR_TAGS = frozenset((_STR, _NULL, _TAG + "int", _TAG + "float", _TAG + "bool"))
+
+
+def _entries(loader_class: Any, root: Any, limit: int | None) -> dict[str, Any] | None:
+    """The top level of a composed file (``root``), each mapping entry as ``{"type": ...}``
+    (``{}`` without one), a text entry as its text, any other entry None: what :func:`_reduced`
+    makes of the values ``yaml.load`` builds. None (the caller builds the file whole, as
+    ``yaml.load`` does) unless one walk over the nodes finds the file plain:
+
+    * a mapping at the top, with text keys; only scalars as keys anywhere;
+    * no node reached twice (YAML anchors and aliases, which OmegaConf's loader checks);
+    * only the str, int, float, bool and null tags on scalars, map on mappings and seq on
+      sequences: no merge keys (``<<``), ``=`` keys, sets, binary or custom tags;
+    * no text key twice in one mapping (OmegaConf's loader refuses it);
+    * every int, float and bool builds (an explicit ``!!int many`` does not);
+    * at most ``limit`` nodes (OmegaConf's expanded node limit).
+
+    Building such a file whole could neither fail nor give other types, and of it the caller
+    reads only the keys, types and text entries; any other file is built whole, with OmegaConf's
+    own values and errors. Values are built by a loader of their own (same class), so one that
+    fails leaves the file's loader as ``yaml.load`` would have it."""
+    import yaml
+
+    if not isinstance(root, yaml.MappingNode) or any(key.tag != _STR for key, _ in root.value):
+        return None
+    builder = loader_class("")
+    try:
+        return _plain_entries(builder, root, limit)
+    finally:
+        builder.dispose()
+
+
+def _plain_entries(builder: Any, root: Any, limit: int | None) -> dict[str, Any] | None:
+    import yaml
+
+    seen: set[Any] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            return None
+        seen.add(node)
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag not in _SCALAR_TAGS:
+                return None
+            if node.tag != _STR and node.tag != _NULL:
+                try:
+                    builder.construct_object(node)
+                except Exception:
+                    return None
+        elif isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+            keys = set()
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    return None
+                if key.tag == _STR:
+                    if key.value in keys:
+                        return None
+                    keys.add(key.value)
+                stack.append(key)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            stack.extend(node.value)
+        else:
+            return None
+    if limit is not None and len(seen) > limit:
+        return None
+    return {key.value: _entry(builder, value) for key, value in root.value}
+
+
+def _entry(builder: Any, node: Any) -> Any:
+    if node.tag == _MAP:
+        for key, value in node.value:
+            if key.tag == _STR and key.value == _TYPE:
+                return {_TYPE: builder.construct_object(value, deep=True)}
+        return {}
+    return node.value if node.tag == _STR else None
