@@ -3,7 +3,11 @@ message."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+import textwrap
 import types
 import typing
 from collections.abc import Iterator
@@ -1664,3 +1668,64 @@ def test_in_memory_storage_forms(storage: str, kept: str) -> None:
     document = rc(in_memory={"storage": storage}, volume={"size": "1Gi"})
     in_memory = parse_config(document).run_config.in_memory
     assert in_memory is not None and in_memory.storage == kept
+
+
+# --- models of optional keys are built when a value of them is given -----------------------------
+
+
+def test_the_models_of_absent_keys_are_not_built() -> None:
+    """A config without the optional sections leaves their models unbuilt (pydantic's
+    ``__pydantic_complete__``), in a fresh interpreter, and a default affinity is written
+    without building its serializer."""
+    code = textwrap.dedent(
+        """
+        import json
+        from kedro_airflow_k8s.config import parse_config
+        from kedro_airflow_k8s.config.base import OnUseModel
+
+        def unbuilt():
+            found, stack = set(), [OnUseModel]
+            while stack:
+                for model in stack.pop().__subclasses__():
+                    stack.append(model)
+                    if not model.__pydantic_complete__:
+                        found.add(model.__name__)
+            return sorted(found)
+
+        first = parse_config({"run_config": {"image": "i", "resources": {"p": {}}}})
+        before = unbuilt()
+        spark = {"type": "k8s", "run_script": "/r.py"}
+        parse_config({"run_config": {"image": "i", "spark": spark}})
+        affinity = first.run_config.resources["p"].affinity.as_pod_spec()
+        print(json.dumps([before, unbuilt(), affinity]))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    before, after, affinity = json.loads(done.stdout)
+    # (TypeAdapter builds the validator of the spark section without marking SparkConfig.)
+    assert {"SparkConfig", "Affinity", "Toleration", "VolumeConfig", "Authentication"} <= set(
+        before
+    )
+    assert "Affinity" in after  # still: the affinity was left at its default
+    assert affinity == {}
+
+
+def test_errors_in_a_section_built_on_use_count_with_the_others() -> None:
+    document = rc(
+        image=5,
+        spark={"project_id": "p", "region": "r", "bogus": 1},
+        resources={"p": {"tolerations": [{"key": "k", "operator": "Sometimes"}]}},
+    )
+    with pytest.raises(ValidationError) as caught:
+        PluginConfig.model_validate(document)
+    locs = {tuple(e["loc"]) for e in caught.value.errors()}
+    assert ("run_config", "spark", "bogus") in locs
+    assert ("run_config", "resources", "p", "tolerations", 0, "operator") in locs
+    assert ("run_config", "spark", "type") in locs  # missing
+    assert error_of(document).endswith("(and 3 more problems)")
+    assert "config: run_config.spark.bogus: unknown key; valid keys: type, " in error_of(
+        rc(spark={"type": "k8s", "run_script": "/r.py", "bogus": 1})
+    )

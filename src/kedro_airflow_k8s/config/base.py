@@ -10,8 +10,10 @@ from __future__ import annotations
 import difflib
 import re
 from datetime import date
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr, TypeAdapter
+from pydantic_core import core_schema
 
 from kedro_airflow_k8s.names import AIRFLOW_ID_CHARS, FULL_TASK_ID_MAX
 
@@ -147,6 +149,36 @@ class ConfigModel(BaseModel):
     """Base of every section: unknown keys are errors, values are immutable once loaded."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class OnUseModel(ConfigModel):
+    """Base of the models of optional keys (a feature's section, a profile's affinity): pydantic
+    builds such a model's validator the first time a value of it is validated, not at import
+    (:data:`BUILT_ON_USE` marks the fields that hold them). A default of such a field is made by
+    ``model_construct``, which builds nothing."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class _BuiltOnUse:
+    """Field metadata: the field's values are validated as its declared type by a validator
+    built when the first value is given, so a config without the key never builds the models
+    behind it. The errors are pydantic's own, under the field's key path, alongside the other
+    fields' errors (pydantic takes a ValidationError raised by a validator as the value's)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+        adapter: list[TypeAdapter[Any]] = []
+
+        def validate(value: Any) -> Any:
+            if not adapter:
+                adapter.append(TypeAdapter(source))
+            return adapter[0].validate_python(value)
+
+        return core_schema.no_info_plain_validator_function(validate)
+
+
+#: ``Annotated[SparkConfig | None, BUILT_ON_USE]``: see :class:`_BuiltOnUse`.
+BUILT_ON_USE = _BuiltOnUse()
 
 
 # StrictFloat: a lax float would turn `cpu: true` into the quantity "1.0".

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import copy
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, StrictInt, StrictStr, field_validator, model_validator
 
 from kedro_airflow_k8s.config.base import (
+    BUILT_ON_USE,
     DNS_SUBDOMAIN,
     ENV_NAME,
     INT64_MAX,
     ConfigModel,
+    OnUseModel,
     Quantities,
     check_annotations,
     check_image,
@@ -26,7 +28,7 @@ from kedro_airflow_k8s.config.base import (
 )
 
 
-class Toleration(ConfigModel):
+class Toleration(OnUseModel):
     """A Kubernetes toleration of a node taint."""
 
     key: StrictStr | None = Field(None, description="Taint key the toleration applies to.")
@@ -55,7 +57,7 @@ class Toleration(ConfigModel):
 _SELECTOR_OPERATORS = Literal["In", "NotIn", "Exists", "DoesNotExist"]
 
 
-class LabelSelectorRequirement(ConfigModel):
+class LabelSelectorRequirement(OnUseModel):
     """One expression of a label selector."""
 
     key: StrictStr = Field(description="Label key.")
@@ -65,7 +67,7 @@ class LabelSelectorRequirement(ConfigModel):
     )
 
 
-class LabelSelector(ConfigModel):
+class LabelSelector(OnUseModel):
     """Selects pods (or namespaces) by their labels."""
 
     match_labels: dict[StrictStr, StrictStr] = Field(
@@ -76,7 +78,7 @@ class LabelSelector(ConfigModel):
     )
 
 
-class NodeSelectorRequirement(ConfigModel):
+class NodeSelectorRequirement(OnUseModel):
     """One expression on a node's labels or fields."""
 
     key: StrictStr = Field(description="Label (or field) key.")
@@ -86,7 +88,7 @@ class NodeSelectorRequirement(ConfigModel):
     values: list[StrictStr] = Field(default_factory=list, description="Values.")
 
 
-class NodeSelectorTerm(ConfigModel):
+class NodeSelectorTerm(OnUseModel):
     """Expressions a node must all satisfy."""
 
     match_expressions: list[NodeSelectorRequirement] = Field(
@@ -97,7 +99,7 @@ class NodeSelectorTerm(ConfigModel):
     )
 
 
-class NodeSelector(ConfigModel):
+class NodeSelector(OnUseModel):
     """Terms of which a node must satisfy at least one."""
 
     node_selector_terms: list[NodeSelectorTerm] = Field(
@@ -105,14 +107,14 @@ class NodeSelector(ConfigModel):
     )
 
 
-class PreferredSchedulingTerm(ConfigModel):
+class PreferredSchedulingTerm(OnUseModel):
     """A weighted node preference."""
 
     weight: StrictInt = Field(ge=1, le=100, description="1-100.")
     preference: NodeSelectorTerm = Field(description="The preferred nodes.")
 
 
-class NodeAffinity(ConfigModel):
+class NodeAffinity(OnUseModel):
     """Which nodes the pod may or should run on."""
 
     required: NodeSelector | None = Field(
@@ -127,7 +129,7 @@ class NodeAffinity(ConfigModel):
     )
 
 
-class PodAffinityTerm(ConfigModel):
+class PodAffinityTerm(OnUseModel):
     """Pods (selected by labels) near which the pod runs, per topology domain."""
 
     label_selector: LabelSelector | None = Field(
@@ -149,14 +151,14 @@ class PodAffinityTerm(ConfigModel):
     )
 
 
-class WeightedPodAffinityTerm(ConfigModel):
+class WeightedPodAffinityTerm(OnUseModel):
     """A weighted pod (anti-)affinity preference."""
 
     weight: StrictInt = Field(ge=1, le=100, description="1-100.")
     pod_affinity_term: PodAffinityTerm = Field(alias="podAffinityTerm", description="The term.")
 
 
-class PodAffinity(ConfigModel):
+class PodAffinity(OnUseModel):
     """Pods the pod must or should run near (or, as anti-affinity, away from)."""
 
     required: list[PodAffinityTerm] = Field(
@@ -171,7 +173,7 @@ class PodAffinity(ConfigModel):
     )
 
 
-class Affinity(ConfigModel):
+class Affinity(OnUseModel):
     """A Kubernetes `affinity` object, written as in a pod spec; unknown keys are errors."""
 
     node_affinity: NodeAffinity | None = Field(
@@ -184,6 +186,8 @@ class Affinity(ConfigModel):
 
     def as_pod_spec(self) -> dict[str, Any]:
         """The object as a pod spec writes it (the keys that were set, camelCase)."""
+        if not self.model_fields_set:  # the default: its serializer is not built for nothing
+            return {}
         return self.model_dump(by_alias=True, exclude_unset=True)
 
 
@@ -206,11 +210,11 @@ class ResourceProfile(ConfigModel):
     annotations: dict[StrictStr, StrictStr] = Field(
         default_factory=dict, description="Annotations put on the pod (values may span lines)."
     )
-    tolerations: list[Toleration] = Field(
+    tolerations: Annotated[list[Toleration], BUILT_ON_USE] = Field(
         default_factory=list, description="Tolerations of node taints."
     )
-    affinity: Affinity = Field(
-        default_factory=lambda: Affinity(),
+    affinity: Annotated[Affinity, BUILT_ON_USE] = Field(
+        default_factory=Affinity.model_construct,
         description="A Kubernetes `affinity` object (nodeAffinity, podAffinity, podAntiAffinity), "
         "written as in a pod spec.",
     )
@@ -220,7 +224,7 @@ class ResourceProfile(ConfigModel):
     _annotations = field_validator("annotations")(check_annotations)
 
 
-class SecretConfig(ConfigModel):
+class SecretConfig(OnUseModel):
     """A Kubernetes Secret exposed to every node pod."""
 
     secret: StrictStr = Field(description="Name of the Kubernetes Secret object.")
@@ -294,7 +298,7 @@ def _parsed(text: str) -> dict[str, Any]:
     return value
 
 
-class PodTemplate(ConfigModel):
+class PodTemplate(OnUseModel):
     """A custom pod template for the nodes tagged with its name (or all, `__default__`)."""
 
     template: StrictStr = Field(

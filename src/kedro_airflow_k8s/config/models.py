@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
 from kedro_airflow_k8s.config.base import (
+    BUILT_ON_USE,
     DEFAULT_START_DATE,
     DNS_LABEL,
     EARLIEST_START,
@@ -186,20 +187,20 @@ class RunConfig(ConfigModel):
     retry_delay: StrictInt = Field(
         300, ge=0, le=MAX_SECONDS, description="Seconds between retries."
     )
-    failure_handlers: list[FailureHandler] = Field(
+    failure_handlers: Annotated[list[FailureHandler], BUILT_ON_USE] = Field(
         default_factory=list, description="Alerts sent when a task fails."
     )
-    volume: VolumeConfig | None = Field(
+    volume: Annotated[VolumeConfig | None, BUILT_ON_USE] = Field(
         None,
         description="A volume created per DAG run and shared by the node pods; absent or "
         "`disabled: true` means none.",
     )
-    in_memory: InMemoryConfig | None = Field(
+    in_memory: Annotated[InMemoryConfig | None, BUILT_ON_USE] = Field(
         None,
         description="Keep in-memory datasets that cross pods in per-run storage instead of "
         "refusing them; absent: they are refused (after `group_by` fused what it can).",
     )
-    secrets: list[SecretConfig] = Field(
+    secrets: Annotated[list[SecretConfig], BUILT_ON_USE] = Field(
         default_factory=list, description="Kubernetes Secrets exposed to every node pod."
     )
     macro_params: list[StrictStr] = Field(
@@ -220,17 +221,20 @@ class RunConfig(ConfigModel):
         description="Resource profiles by name; `__default__` applies to nodes without a "
         "profile tag.",
     )
-    external_dependencies: list[ExternalDependency] = Field(
+    external_dependencies: Annotated[list[ExternalDependency], BUILT_ON_USE] = Field(
         default_factory=list, description="DAGs that must finish before a scheduled run starts."
     )
-    authentication: Authentication = Field(
-        default_factory=lambda: Authentication(), description="Authentication to the MLflow API."
+    authentication: Annotated[Authentication, BUILT_ON_USE] = Field(
+        default_factory=Authentication.model_construct,
+        description="Authentication to the MLflow API.",
     )
-    kubernetes_pod_templates: dict[StrictStr, PodTemplate] = Field(
+    kubernetes_pod_templates: Annotated[dict[StrictStr, PodTemplate], BUILT_ON_USE] = Field(
         default_factory=dict,
         description="Custom pod templates by name; `__default__` applies to untagged nodes.",
     )
-    spark: SparkConfig | None = Field(None, description="How spark node groups run.")
+    spark: Annotated[SparkConfig | None, BUILT_ON_USE] = Field(
+        None, description="How spark node groups run."
+    )
     node_tags: NodeTagsConfig = Field(
         default_factory=lambda: NodeTagsConfig(),
         description="Tag prefixes the plugin reads on nodes.",
@@ -266,8 +270,8 @@ class RunConfig(ConfigModel):
         "(`kedro airflow-k8s dev`); the Kubernetes-only settings are then ignored with a "
         "warning each (see [local execution](local.md#local-execution)).",
     )
-    local: LocalExecutionConfig = Field(
-        default_factory=lambda: LocalExecutionConfig(),
+    local: Annotated[LocalExecutionConfig, BUILT_ON_USE] = Field(
+        default_factory=LocalExecutionConfig.model_construct,
         description="The project and interpreter on the worker with `execution: local`.",
     )
 

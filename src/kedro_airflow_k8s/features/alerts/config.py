@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, StrictStr, field_validator
 
-from kedro_airflow_k8s.config.base import ConfigModel
+from kedro_airflow_k8s.config.base import OnUseModel
 from kedro_airflow_k8s.runtime.alerts import ALERT_PLACEHOLDERS
 
 DEFAULT_SLACK_TEMPLATE = (
@@ -19,7 +19,7 @@ DEFAULT_SLACK_TEMPLATE = (
 )
 
 
-class FailureHandler(ConfigModel):
+class FailureHandler(OnUseModel):
     """What to do when a task fails."""
 
     type: Literal["slack"] = Field(description="Handler type; `slack` is available.")

@@ -6,13 +6,13 @@ import re
 
 from pydantic import Field, StrictStr, field_validator
 
-from kedro_airflow_k8s.config.base import ConfigModel
+from kedro_airflow_k8s.config.base import OnUseModel
 
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 IN_MEMORY_ON_VOLUME = "volume"
 
 
-class InMemoryConfig(ConfigModel):
+class InMemoryConfig(OnUseModel):
     """Where in-memory datasets that cross pods are kept while a DAG run lasts.
 
     With this section, `compile` no longer refuses an in-memory dataset (no catalog entry, or a

@@ -7,14 +7,14 @@ from typing import Literal
 
 from pydantic import Field, StrictStr, field_validator
 
-from kedro_airflow_k8s.config.base import ConfigModel
+from kedro_airflow_k8s.config.base import OnUseModel
 
 Execution = Literal["kubernetes", "local"]
 EXECUTION_KUBERNETES: Execution = "kubernetes"
 EXECUTION_LOCAL: Execution = "local"
 
 
-class LocalExecutionConfig(ConfigModel):
+class LocalExecutionConfig(OnUseModel):
     """Where the Airflow worker finds the project and its interpreter with `execution: local`."""
 
     project_path: StrictStr | None = Field(

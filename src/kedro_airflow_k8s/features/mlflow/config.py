@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import Field, StrictStr, field_validator, model_validator
 
-from kedro_airflow_k8s.config.base import ENV_NAME, ConfigModel
+from kedro_airflow_k8s.config.base import ENV_NAME, OnUseModel
 
 
-class Authentication(ConfigModel):
+class Authentication(OnUseModel):
     """How the MLflow start-run task authenticates to the MLflow tracking server."""
 
     type: Literal["Null", "GoogleOAuth2", "Vars"] = Field(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
 
-from kedro_airflow_k8s.config.base import AIRFLOW_ID, AIRFLOW_ID_MAX, MAX_MINUTES, ConfigModel
+from kedro_airflow_k8s.config.base import AIRFLOW_ID, AIRFLOW_ID_MAX, MAX_MINUTES, OnUseModel
 
 
-class ExternalDependency(ConfigModel):
+class ExternalDependency(OnUseModel):
     """Another DAG (or one of its tasks) that must finish before this pipeline starts."""
 
     dag_id: StrictStr = Field(description="The DAG to wait for.")

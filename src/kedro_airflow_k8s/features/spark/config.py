@@ -16,13 +16,13 @@ from pydantic import (
     model_validator,
 )
 
-from kedro_airflow_k8s.config.base import ENV_NAME, LABEL_NAME, QUANTITY, ConfigModel
+from kedro_airflow_k8s.config.base import ENV_NAME, LABEL_NAME, QUANTITY, OnUseModel
 
 _SPARK_CLUSTER_BASE = re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$")
 _PYTHON_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 
 
-class SparkLocalStorage(ConfigModel):
+class SparkLocalStorage(OnUseModel):
     """An on-demand volume for Spark's local (spill) directory, on the driver and executors."""
 
     storage_class: StrictStr = Field(description="Storage class of the on-demand claims.")
@@ -60,7 +60,7 @@ _SPARK_TYPE_KEYS: dict[str, frozenset[str]] = {
 }
 
 
-class SparkConfig(ConfigModel):
+class SparkConfig(OnUseModel):
     """How spark groups of the pipeline run: one Spark job per group.
 
     Without this section spark groups run as pods of the project image like any other task.

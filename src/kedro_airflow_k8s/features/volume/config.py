@@ -7,12 +7,12 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator
 
-from kedro_airflow_k8s.config.base import INT32_MAX, ConfigModel, check_object_name, check_quantity
+from kedro_airflow_k8s.config.base import INT32_MAX, OnUseModel, check_object_name, check_quantity
 
 AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]
 
 
-class VolumeConfig(ConfigModel):
+class VolumeConfig(OnUseModel):
     """A PersistentVolumeClaim created per DAG run and shared by its node pods."""
 
     storageclass: StrictStr | None = Field(
