@@ -70,6 +70,9 @@ class ScriptedApi:
     def get_dag(self, dag_id: str) -> DagInfo | None:
         return next((dag for dag in self.dags if dag.dag_id == dag_id), None)
 
+    def get_dag_details(self, dag_id: str) -> DagInfo | None:
+        return self.get_dag(dag_id)
+
     def iter_dags(self, *, bundle_name: str | None = None) -> Iterator[DagInfo]:
         return iter(self.dags)
 

@@ -80,6 +80,13 @@ class StandInDag:
     bundle_name: str = DEFAULT_BUNDLE
     relative_fileloc: str = ""
     is_stale: bool = False
+    #: the tags of the version a new run starts from (the build tag is in its doc), when that
+    #: version is older than the last parse (Airflow stores one at most every 30 s by default)
+    stored_tags: list[str] | None = None
+
+    def doc_md(self) -> str:
+        tags = self.tags if self.stored_tags is None else self.stored_tags
+        return "Kedro pipeline." + "".join(f" Build `{tag}`." for tag in tags)
 
     @property
     def file_token(self) -> str:
@@ -299,10 +306,18 @@ class FaultyAirflowStandIn:
         bundle_name: str = DEFAULT_BUNDLE,
         pending: bool = False,
         is_stale: bool = False,
+        stored_tags: list[str] | None = None,
     ) -> StandInDag:
-        """A DAG served now, or (``pending``) one whose file waits for the next parse request."""
+        """A DAG served now, or (``pending``) one whose file waits for the next parse request
+        (``stored_tags``: see :class:`StandInDag`)."""
         dag = StandInDag(
-            dag_id, list(tags), paused, bundle_name, fileloc or f"{dag_id}.py", is_stale
+            dag_id,
+            list(tags),
+            paused,
+            bundle_name,
+            fileloc or f"{dag_id}.py",
+            is_stale,
+            None if stored_tags is None else list(stored_tags),
         )
         with self._lock:
             (self.pending_dags if pending else self.dags)[dag_id] = dag
@@ -658,6 +673,8 @@ def _dag_route(
         return 404, {"detail": f"Dag with id {dag_id} was not found"}
     if not rest and record.method == "GET":
         return 200, dag.v1() if v1 else dag.v2()
+    if rest == ["details"] and record.method == "GET":
+        return 200, {**(dag.v1() if v1 else dag.v2()), "doc_md": dag.doc_md()}
     if not rest and record.method == "PATCH":
         body = record.body if isinstance(record.body, dict) else {}
         if not isinstance(body.get("is_paused"), bool):

@@ -114,6 +114,38 @@ def test_periodic_scan_may_still_find_it(stand_in: FaultyAirflowStandIn, api: Ai
     assert said[0].startswith("no DAG in bundle 'dags-folder' to carry a parse request")
 
 
+def test_a_parsed_build_is_waited_for_until_a_run_would_start_from_it(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    """The last parse found the build (its tags) but Airflow has not stored it as the version a
+    run starts from (the build is not in that version's doc yet): keep asking for parses."""
+    dag = stand_in.add_dag("sf", ["build:v2"], fileloc="sf.py", stored_tags=["build:v1"])
+    parses: list[str] = []
+
+    def store_on_second_request(token: str) -> None:
+        parses.append(token)
+        if len(parses) == 2:
+            dag.stored_tags = None  # stored now
+
+    stand_in.on_parse = store_on_second_request
+    said: list[str] = []
+    found = wait_for_dag(api, "sf", "build:v2", "sf.py", 5, said.append, **FAST_WAIT)
+    assert "build:v2" in (found.doc_md or "") and len(parses) == 2
+    assert said == ["asked Airflow to parse sf.py again (waiting for build:v2)"]
+
+
+def test_a_parsed_build_never_stored_times_out_saying_so(
+    stand_in: FaultyAirflowStandIn, api: AirflowApi
+) -> None:
+    stand_in.add_dag("sf", ["build:v2"], fileloc="sf.py", stored_tags=["build:v1"])
+    with pytest.raises(PluginError) as caught:
+        wait_for_dag(api, "sf", "build:v2", "sf.py", 0.3, **FAST_WAIT)
+    assert str(caught.value).endswith(
+        "serve DAG 'sf' tagged 'build:v2' from sf.py: Airflow parsed this build but has not "
+        "stored it as a version a run would start from"
+    )
+
+
 def test_old_version_still_served_at_timeout(
     stand_in: FaultyAirflowStandIn, api: AirflowApi
 ) -> None:

@@ -76,6 +76,11 @@ class AirflowApi(Protocol):
         """The DAG as Airflow serves it, or None when Airflow does not know it (yet)."""
         ...
 
+    def get_dag_details(self, dag_id: str) -> DagInfo | None:
+        """The DAG with its ``doc_md``, which Airflow reads from the DAG version a new run
+        starts from (its tags are the last parse's), or None when there is none yet."""
+        ...
+
     def iter_dags(self, *, bundle_name: str | None = None) -> Iterator[DagInfo]:
         """Every DAG (of the bundle), page by page as they are consumed."""
         ...

@@ -9,10 +9,10 @@ plugin's own view, the same for both API versions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -36,6 +36,7 @@ class DagInfo:
     relative_fileloc: str | None
     has_import_errors: bool
     is_stale: bool
+    doc_md: str | None = None  # in the answers about one DAG's details only
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def _dag_v2(item: wire.DagV2) -> DagInfo:
         relative_fileloc=item.get("relative_fileloc"),
         has_import_errors=item["has_import_errors"],
         is_stale=item.get("is_stale", False),
+        doc_md=cast(Mapping[str, Any], item).get("doc_md"),  # in the details only
     )
 
 
@@ -202,6 +204,7 @@ def _dag_v1(item: wire.DagV1) -> DagInfo:
         relative_fileloc=None,
         has_import_errors=bool(item.get("has_import_errors")),
         is_stale=item.get("is_active") is False,
+        doc_md=cast(Mapping[str, Any], item).get("doc_md"),  # in the details only
     )
 
 

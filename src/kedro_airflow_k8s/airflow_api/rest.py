@@ -40,6 +40,7 @@ class RestApi(BaseApi):
 
     prefix: ClassVar[str]
     dag_shape: ClassVar[Any]
+    details_shape: ClassVar[Any]
     dags_shape: ClassVar[Any]
     run_shape: ClassVar[Any]
     runs_shape: ClassVar[Any]
@@ -63,6 +64,15 @@ class RestApi(BaseApi):
             "GET", self._path("dags", dag_id), f"read DAG '{dag_id}'", allow=(404,)
         )
         return None if reply.status == 404 else self.records.dag(self._read(reply, "dag"))
+
+    def get_dag_details(self, dag_id: str) -> DagInfo | None:
+        reply = self.transport.request(
+            "GET",
+            self._path("dags", dag_id, "details"),
+            f"read the details of DAG '{dag_id}'",
+            allow=(404,),
+        )
+        return None if reply.status == 404 else self.records.dag(self._read(reply, "details"))
 
     def iter_dags(self, *, bundle_name: str | None = None) -> Iterator[DagInfo]:
         def fetch(offset: int) -> Page[DagInfo]:
@@ -254,6 +264,7 @@ class AirflowV2(RestApi):
 
     prefix = "/api/v2"
     dag_shape = wire.DagV2
+    details_shape = wire.DagDetailsV2
     dags_shape = wire.DagCollectionV2
     run_shape = wire.DagRunV2
     runs_shape = wire.DagRunCollectionV2
@@ -283,6 +294,7 @@ class AirflowV1(RestApi):
 
     prefix = "/api/v1"
     dag_shape = wire.DagV1
+    details_shape = wire.DagDetailV1
     dags_shape = wire.DagCollectionV1
     run_shape = wire.DagRunV1
     runs_shape = wire.DagRunCollectionV1

@@ -54,6 +54,10 @@ class DagV2(TypedDict):
     relative_fileloc: NotRequired[str | None]
 
 
+class DagDetailsV2(DagV2):
+    doc_md: str | None  # from the DAG version a new run starts from
+
+
 class DagCollectionV2(TypedDict):
     dags: list[DagV2]
     total_entries: int
@@ -116,6 +120,10 @@ class DagV1(TypedDict):
     fileloc: str
     is_active: NotRequired[bool | None]
     has_import_errors: NotRequired[bool | None]
+
+
+class DagDetailV1(DagV1):
+    doc_md: NotRequired[str | None]
 
 
 class DagCollectionV1(TypedDict):

@@ -1,5 +1,10 @@
 """Wait until Airflow serves THIS build of a DAG (the one with the build's tag).
 
+Served means both: the DAG's tags (what Airflow's last parse of the file found) and the doc of
+the DAG version a new run would start from (Airflow stores a new version of a DAG at most every
+``[core] min_serialized_dag_update_interval``, 30 s by default, so a file uploaded again soon
+after the previous one is parsed, and tagged, before its version is stored) name the build.
+
 Meanwhile a parse is requested every ``reparse_interval`` s: with the DAG's own file token when
 Airflow knows the DAG, else (Airflow 3) with a token borrowed from any DAG of the bundle:
 taking the request rescans the bundle, which finds new files. Airflow 2 parses only the file
@@ -69,7 +74,7 @@ def wait_for_dag(
             answer = patience.poll(lambda: waiter.look(due))  # noqa: B023 (called at once)
             if answer is not None:
                 dag, parsed = answer
-                if dag is not None and required_tag in dag.tags:
+                if dag is not None and waiter.serves_build(dag):
                     return dag
                 if parsed:
                     next_parse = clock() + reparse_interval
@@ -108,13 +113,19 @@ class _DagWait:
     def look(self, parse_due: bool) -> tuple[DagInfo | None, bool]:
         """One poll: the DAG as served; if not this build, check import errors and maybe ask
         for a parse. Returns the DAG and whether a parse was asked for."""
-        dag = self.api.get_dag(self.dag_id)
-        if dag is not None and self.required_tag in dag.tags:
+        dag = self.api.get_dag_details(self.dag_id)
+        if dag is None:  # a version is stored after the parse: the DAG may be known already
+            dag = self.api.get_dag(self.dag_id)
+        if dag is not None and self.serves_build(dag):
             return dag, False
         self._check_import_errors()
         if parse_due:
             self._request_parse(dag)
         return dag, parse_due
+
+    def serves_build(self, dag: DagInfo) -> bool:
+        """Whether the last parse found this build (tags) and a run would start from it (doc)."""
+        return self.required_tag in dag.tags and self.required_tag in (dag.doc_md or "")
 
     def _check_import_errors(self) -> None:
         base = self.file_name.rsplit("/", 1)[-1]
@@ -175,6 +186,11 @@ class _DagWait:
         else:
             tags = ", ".join(dag.tags) or "none"
             state = f"Airflow still serves another version of it (tags: {tags})"
+            if self.required_tag in dag.tags:
+                state = (
+                    "Airflow parsed this build but has not stored it as a version a run would "
+                    "start from"
+                )
         hint = ""
         if self.no_donor:
             hint = (
