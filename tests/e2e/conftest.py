@@ -122,24 +122,16 @@ def airflow_server(
 def airflow_server_factory(
     tmp_path_factory: pytest.TempPathFactory, kube_emulator: Any
 ) -> Iterator[Callable[..., Any]]:
-    """``make(**options)`` -> another started ``AirflowServer``; ``extra_env`` adds to wiring.
-
-    ``make(background=True, **options)`` -> the server starting in a thread (``_Background``):
-    its ``result(timeout)`` is the started server, so a test module can start its next server
-    while its first one is in use."""
+    """``make(**options)`` -> another started ``AirflowServer``; ``extra_env`` adds to wiring."""
     from .infra.airflow_server import AirflowServer
 
     servers: list[AirflowServer] = []
-    starting: list[_Background] = []
 
-    def make(*, background: bool = False, **options: Any) -> Any:
+    def make(**options: Any) -> AirflowServer:
         extra_env = {**_airflow_env(kube_emulator), **options.pop("extra_env", {})}
         server = AirflowServer(
             tmp_path_factory.mktemp("airflow-extra"), extra_env=extra_env, **options
         )
-        if background:
-            starting.append(_Background(server))
-            return starting[-1]
         servers.append(server)
         return server.start()
 
@@ -148,8 +140,6 @@ def airflow_server_factory(
     finally:
         for server in servers:
             server.stop()
-        for handle in starting:
-            handle.close()
 
 
 class _Background:

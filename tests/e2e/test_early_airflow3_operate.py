@@ -9,7 +9,7 @@ emulator's test kubelet, as on Airflow 3.3.2."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,27 +30,10 @@ QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 BROKEN = "someone_elses_broken_dag.py"
 
 
-@pytest.fixture(scope="module")
-def starting(airflow_server_factory: Any) -> Callable[[str], Any]:
-    """``start(version)`` -> that version's server starting in the background (once)."""
-    handles: dict[str, Any] = {}
-
-    def start(version: str) -> Any:
-        if version not in handles:
-            airflow_bin = venv_python(SERVERS[version]).parent / "airflow"
-            handles[version] = airflow_server_factory(background=True, airflow_bin=airflow_bin)
-        return handles[version]
-
-    return start
-
-
 @pytest.fixture(scope="module", params=sorted(SERVERS))
-def early_airflow(request: pytest.FixtureRequest, starting: Callable[[str], Any]) -> Iterator[Any]:
-    server = starting(request.param).result(timeout=300)
-    versions = sorted(SERVERS)  # the order of the params
-    following = versions.index(request.param) + 1
-    if following < len(versions):
-        starting(versions[following])  # the next version's server starts while these tests run
+def early_airflow(request: pytest.FixtureRequest, airflow_server_factory: Any) -> Iterator[Any]:
+    python = venv_python(SERVERS[request.param])
+    server = airflow_server_factory(airflow_bin=python.parent / "airflow")
     server.env_name = "e2e" + request.param.replace(".", "")
     version = server.cli("version")
     assert version.returncode == 0 and version.stdout.strip() == request.param, version
@@ -60,7 +43,7 @@ def early_airflow(request: pytest.FixtureRequest, starting: Callable[[str], Any]
     done = server.cli("variables", "set", "AWS_DEFAULT_REGION", "eu-central-1")
     assert done.returncode == 0, done.stderr[-2000:]
     yield server
-    server.stop()  # once its tests are done (the factory stops it again at the end)
+    server.stop()  # before the next version's starts (the factory stops it again at the end)
 
 
 @pytest.fixture(scope="module")
