@@ -26,7 +26,7 @@ from tests.helpers import REPO, copy_example, dag_spec, kedro
 from tests.mlflow.overlay import EXPERIMENT, apply_mlflow_overlay
 from tests.mlflow.server import MlflowServer, require_mlflow
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("region_variable")]
 
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 ENV = "airflow_local"
@@ -80,7 +80,6 @@ def _project(base: Path, *, retries: int | None = None) -> Path:
 
 
 def _run_once(project: Path, airflow_server: Any, *args: str) -> Any:
-    airflow_server.cli("variables", "set", "AWS_DEFAULT_REGION", "eu-central-1")
     env = {
         "KEDRO_CONFIG_AIRFLOW_HOST": airflow_server.base_url,
         "AIRFLOW_USERNAME": airflow_server.username,
