@@ -50,7 +50,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Start mypy in the background when its test is selected (see tests/test_lint.py), and
     building the helper virtualenvs the selected tests need (``@pytest.mark.venv``), in test
     order, in the background (KAK8S_PREFETCH_VENVS=0: each on first use instead)."""
-    if any(item.nodeid.endswith("test_lint.py::test_mypy_strict") for item in session.items):
+    mypy_test = "test_lint.py::test_mypy_strict"
+    if not session.config.option.collectonly and any(
+        item.nodeid.endswith(mypy_test) for item in session.items
+    ):
         from tests import test_lint
 
         test_lint.start_mypy()
