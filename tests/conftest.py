@@ -47,8 +47,16 @@ def _logging_restored() -> Iterator[None]:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start building the helper virtualenvs the selected tests need (``@pytest.mark.venv``),
-    in test order, in the background (KAK8S_PREFETCH_VENVS=0: each on first use instead)."""
+    """Start mypy in the background when its test is selected (see tests/test_lint.py), and
+    building the helper virtualenvs the selected tests need (``@pytest.mark.venv``), in test
+    order, in the background (KAK8S_PREFETCH_VENVS=0: each on first use instead)."""
+    mypy_test = "test_lint.py::test_mypy_strict"
+    if not session.config.option.collectonly and any(
+        item.nodeid.endswith(mypy_test) for item in session.items
+    ):
+        from tests import test_lint
+
+        test_lint.start_mypy()
     if os.environ.get("KAK8S_PREFETCH_VENVS", "1") == "0":
         return
     from tests import venvs
@@ -58,6 +66,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    from tests import venvs
+    from tests import test_lint, venvs
 
     venvs.stop()
+    test_lint.stop_mypy()

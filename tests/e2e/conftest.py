@@ -9,6 +9,8 @@ Session-scoped, started on first use, stopped at the end of the session:
 * ``airflow_server_factory(**options)`` -> another server with its own options (for instance
   ``refresh_interval=5`` for a test that explicitly wants periodic folder scans, or
   ``triggerer=True``), stopped at session end.
+* ``region_variable`` -> the Airflow Variable AWS_DEFAULT_REGION the example's tasks read, set
+  on ``airflow_server`` (once).
 * ``e2e_timings`` -> a dict whose entries are printed in the terminal summary.
 
 Every test under tests/e2e gets the ``e2e`` marker automatically.
@@ -116,6 +118,14 @@ def airflow_server(
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def region_variable(airflow_server: Any) -> None:
+    """The example exports the Airflow Variable AWS_DEFAULT_REGION to its tasks: set once on
+    the session's server (each ``airflow`` command costs seconds of imports)."""
+    done = airflow_server.cli("variables", "set", "AWS_DEFAULT_REGION", "eu-central-1")
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 @pytest.fixture(scope="session")

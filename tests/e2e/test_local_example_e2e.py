@@ -26,7 +26,7 @@ from tests.helpers import REPO, copy_example, dag_spec, kedro
 from tests.mlflow.overlay import EXPERIMENT, apply_mlflow_overlay
 from tests.mlflow.server import MlflowServer, require_mlflow
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.usefixtures("region_variable")]
 
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 ENV = "airflow_local"
@@ -80,7 +80,6 @@ def _project(base: Path, *, retries: int | None = None) -> Path:
 
 
 def _run_once(project: Path, airflow_server: Any, *args: str) -> Any:
-    airflow_server.cli("variables", "set", "AWS_DEFAULT_REGION", "eu-central-1")
     env = {
         "KEDRO_CONFIG_AIRFLOW_HOST": airflow_server.base_url,
         "AIRFLOW_USERNAME": airflow_server.username,
@@ -173,7 +172,10 @@ def test_a_failing_node_fails_the_run_and_run_once_exits_1_naming_its_task(
 ) -> None:
     project = _project(tmp_path, retries=0)
     (project / "data" / "01_raw" / "reviews.csv").unlink()  # create_model_input_table reads it
-    done = _run_once(project, airflow_server, "-w", "10")
+    # A DAG of its own: Airflow writes a DAG's new version at most every 30 s
+    # ([core] min_serialized_dag_update_interval), so a run of the first test's DAG id could still
+    # get that test's build (retries 1, 300 s between tries) instead of this one (retries 0).
+    done = _run_once(project, airflow_server, "-d", "spaceflights-local-failing", "-w", "10")
     output = done.stdout[-6000:] + done.stderr[-6000:]
     assert done.returncode == 1, output
     dag_id, run_id = _triggered(done)
@@ -181,11 +183,12 @@ def test_a_failing_node_fails_the_run_and_run_once_exits_1_naming_its_task(
     assert "--- last log lines of create_model_input_table_node" in done.stdout, output
     failed = f"Error: run {run_id} of {dag_id} failed; failed tasks: create_model_input_table_node"
     assert failed in done.stderr, output
-    states = {
-        ti["task_id"]: ti["state"] for ti in airflow_server.api.task_instances(dag_id, run_id)
-    }
+    instances = airflow_server.api.task_instances(dag_id, run_id)
+    states = {ti["task_id"]: ti["state"] for ti in instances}
     assert states["preprocessing"] == "success", states
     assert states["create_model_input_table_node"] == "failed", states
+    tries = {ti["task_id"]: ti["try_number"] for ti in instances}
+    assert tries["create_model_input_table_node"] == 1, tries  # this build's retries: 0
     assert states[f"{NAMESPACES[0]}.split_data_node"] == "upstream_failed", states
     log = airflow_server.api.task_log(dag_id, run_id, "create_model_input_table_node")
     assert "reviews.csv" in log and "kedro run exited with code 1" in log

@@ -22,6 +22,8 @@ from tests.helpers import REPO, copy_example, kedro
 from tests.mlflow.overlay import EXPERIMENT, apply_mlflow_overlay
 from tests.mlflow.server import MlflowServer, require_mlflow
 
+pytestmark = pytest.mark.usefixtures("region_variable")
+
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
 DAG_NAME = "spaceflights-mlflow"
 NAMESPACES = ("active_modelling_pipeline", "candidate_modelling_pipeline")
@@ -57,7 +59,6 @@ def _project(base: Path, airflow_server: Any, tracking_uri: str) -> Path:
 
 
 def _run_once(project: Path, airflow_server: Any, kube_emulator: Any, dag_name: str) -> Any:
-    airflow_server.cli("variables", "set", "AWS_DEFAULT_REGION", "eu-central-1")
     env = {
         "AIRFLOW_USERNAME": airflow_server.username,
         "AIRFLOW_PASSWORD": airflow_server.password,

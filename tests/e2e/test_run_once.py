@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.helpers import REPO, VENV_BIN, copy_example, dag_spec, kedro
 
 QUIET = str(REPO / "scripts" / "quiet-logging.yml")
@@ -38,12 +36,6 @@ def _project(base: Path, airflow_server: Any) -> Path:
         "    - {dag_id: never_deployed_upstream, check_existence: true, timeout: 1}\n"
     )
     return project
-
-
-@pytest.fixture(scope="module")
-def region_variable(airflow_server: Any) -> None:
-    """The example exports the Airflow Variable AWS_DEFAULT_REGION to its pods."""
-    airflow_server.cli("variables", "set", "AWS_DEFAULT_REGION", "eu-central-1")
 
 
 def _run_once(project: Path, airflow_server: Any, *args: str, password: str | None = None) -> Any:
