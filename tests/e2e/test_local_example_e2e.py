@@ -172,10 +172,10 @@ def test_a_failing_node_fails_the_run_and_run_once_exits_1_naming_its_task(
 ) -> None:
     project = _project(tmp_path, retries=0)
     (project / "data" / "01_raw" / "reviews.csv").unlink()  # create_model_input_table reads it
-    # A DAG of its own: Airflow writes a DAG's new version at most every 30 s
-    # ([core] min_serialized_dag_update_interval), so a run of the first test's DAG id could still
-    # get that test's build (retries 1, 300 s between tries) instead of this one (retries 0).
-    done = _run_once(project, airflow_server, "-d", "spaceflights-local-failing", "-w", "10")
+    # The first test's DAG id again, uploaded soon after it: Airflow stores a DAG's new version
+    # at most every 30 s ([core] min_serialized_dag_update_interval), and run-once must still run
+    # this build (retries 0), not the first test's (retries 1, 300 s between tries).
+    done = _run_once(project, airflow_server, "-w", "10")
     output = done.stdout[-6000:] + done.stderr[-6000:]
     assert done.returncode == 1, output
     dag_id, run_id = _triggered(done)
