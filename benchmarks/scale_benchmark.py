@@ -42,7 +42,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -226,7 +226,7 @@ def time_commands(
     repeat: int,
     with_kedro_airflow: bool,
     baseline: Path | None = None,
-) -> dict[str, Run]:
+) -> tuple[dict[str, Run], dict[str, list[Run]]]:
     """Median of ``repeat`` runs of each command, run in turn (``baseline``: the ``src`` folder
     of another version of the plugin, whose compile is timed too).
 
@@ -258,7 +258,26 @@ def time_commands(
     for _ in range(repeat):
         for name, (command, command_env) in commands.items():
             runs[name].append(measure(command, project, command_env)[0])
-    return {name: median_run(values) for name, values in runs.items()}
+    return {name: median_run(values) for name, values in runs.items()}, runs
+
+
+def paired_overheads(rounds: Mapping[str, Sequence[Run]]) -> dict[str, tuple[float, float]]:
+    """Each command's overhead over the bare load of the same round (the commands alternate),
+    median over the rounds: (wall, cpu). Drifts of the machine's speed between rounds cancel."""
+    bare = rounds["bare load"]
+    return {
+        name: (
+            statistics.median(r.wall - b.wall for r, b in zip(runs, bare, strict=True)),
+            statistics.median(r.cpu - b.cpu for r, b in zip(runs, bare, strict=True)),
+        )
+        for name, runs in rounds.items()
+        if name != "bare load"
+    }
+
+
+def rounds_below(rounds: Mapping[str, Sequence[Run]], ours: str, theirs: str) -> int:
+    """In how many rounds ``ours`` took less CPU than ``theirs``."""
+    return sum(a.cpu < b.cpu for a, b in zip(rounds[ours], rounds[theirs], strict=True))
 
 
 # --- parsing DAG files ---------------------------------------------------------------------------
@@ -642,6 +661,7 @@ class SizeResult:
     parses: dict[str, dict[str, Parse]]  # mode -> DAG -> parse
     pods: dict[str, Any]
     synthetic_pods: dict[str, dict[str, Any]]
+    rounds: dict[str, list[Run]] = dataclasses.field(default_factory=dict)
 
 
 def _ratio(a: float, b: float) -> str:
@@ -682,6 +702,22 @@ def print_size(result: SizeResult) -> None:
             f"{_ratio(compile_run.wall - bare.wall, theirs.wall - bare.wall)} wall, "
             f"{_ratio(compile_run.cpu - bare.cpu, theirs.cpu - bare.cpu)} cpu"
         )
+    if len(result.rounds.get("bare load", ())) > 1:
+        paired = paired_overheads(result.rounds)
+        print(
+            "overhead over the bare load of the same round, median over "
+            f"{len(result.rounds['bare load'])} rounds: "
+            + ", ".join(
+                f"{name} {cpu:+.3f} cpu ({wall:+.3f} wall)" for name, (wall, cpu) in paired.items()
+            )
+        )
+        for other in ("kedro-airflow", "compile before"):
+            if other in result.rounds:
+                below = rounds_below(result.rounds, "compile", other)
+                print(
+                    f"compile took less CPU than {other} in {below} of "
+                    f"{len(result.rounds[other])} rounds"
+                )
     if "compile before" in runs:
         before = runs["compile before"]
         print(
@@ -830,7 +866,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             work = root / f"work_{size}"
             work.mkdir()
             project = write_project(root, size, args.seed)
-            runs = time_commands(
+            runs, rounds = time_commands(
                 project, work, env, args.repeat, with_kedro_airflow, args.baseline_src
             )
             dag_files = {"ours": next((work / "ours").glob("*.py"))}
@@ -844,7 +880,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for mode in ([] if args.no_parse else PARSE_MODES)
             }
             results[size] = SizeResult(
-                size, runs, parses, project_pods(project, env), synthetic_pods(size, args.seed)
+                size,
+                runs,
+                parses,
+                project_pods(project, env),
+                synthetic_pods(size, args.seed),
+                rounds,
             )
             print_size(results[size])
         print_goals(results)
