@@ -226,6 +226,8 @@ def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
             return None
         loader_class, limit = get_yaml_loader(), None
     else:
+        if not hasattr(_yaml, "get_yaml_loader"):
+            return None  # an OmegaConf whose loader this module does not know: Kedro's loader
         loader_class = _yaml.get_yaml_loader()
         try:
             limit = _yaml._resolve_max_yaml_expanded_nodes(_yaml._DEFAULT_MAX_YAML_EXPANDED_NODES)
@@ -258,7 +260,7 @@ def _entries(loader_class: Any, root: Any, limit: int | None) -> dict[str, Any] 
     ``yaml.load`` does) unless one walk over the nodes finds the file plain:
 
     * a mapping at the top, with text keys; only scalars as keys anywhere;
-    * no node reached twice (YAML anchors and aliases, which OmegaConf's loader checks);
+    * no node reached twice (a YAML alias of an anchor, which OmegaConf's loader checks);
     * only the str, int, float, bool and null tags on scalars, map on mappings and seq on
       sequences: no merge keys (``<<``), ``=`` keys, sets, binary or custom tags;
     * no text key twice in one mapping (OmegaConf's loader refuses it);

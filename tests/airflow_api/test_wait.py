@@ -131,7 +131,10 @@ def test_a_parsed_build_is_waited_for_until_a_run_would_start_from_it(
     said: list[str] = []
     found = wait_for_dag(api, "sf", "build:v2", "sf.py", 5, said.append, **FAST_WAIT)
     assert "build:v2" in (found.doc_md or "") and len(parses) == 2
-    assert said == ["asked Airflow to parse sf.py again (waiting for build:v2)"]
+    assert said == [
+        "Airflow parsed this build; waiting for it to store the build as the version a run "
+        "starts from (at most [core] min_serialized_dag_update_interval, 30 s by default)"
+    ]
 
 
 def test_a_parsed_build_never_stored_times_out_saying_so(

@@ -1729,3 +1729,33 @@ def test_errors_in_a_section_built_on_use_count_with_the_others() -> None:
     assert "config: run_config.spark.bogus: unknown key; valid keys: type, " in error_of(
         rc(spark={"type": "k8s", "run_script": "/r.py", "bogus": 1})
     )
+
+
+def test_the_json_schema_describes_the_keys_built_on_use() -> None:
+    """The JSON schema (for editors, or validating the YAML elsewhere) still describes the
+    optional sections: built from their declared types when it is asked for."""
+    schema = PluginConfig.model_json_schema()
+    text = json.dumps(schema)
+    run_config = schema["$defs"]["RunConfig"]["properties"]
+    assert run_config["spark"]["anyOf"][0] == {"$ref": "#/$defs/SparkConfig"}
+    assert run_config["failure_handlers"]["items"] == {"$ref": "#/$defs/FailureHandler"}
+    for key in ("nodeAffinity", "podAntiAffinity", "tolerationSeconds", "deploy_type"):
+        assert f'"{key}"' in text, key
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        (model, name)
+        for model in (RunConfig, ResourceProfile)
+        for name, field in model.model_fields.items()
+        if field.default_factory is not None and isinstance(field.default_factory(), BaseModel)  # type: ignore[call-arg]
+    ],
+)
+def test_defaults_made_without_validation_equal_validated_ones(model: Any, name: str) -> None:
+    """Defaults that are models (``model_construct`` for the keys built on use, which runs no
+    validator) equal what validating an empty value gives."""
+    default = model.model_fields[name].default_factory()
+    validated = type(default).model_validate({})
+    assert default == validated
+    assert default.model_dump() == validated.model_dump()

@@ -9,10 +9,10 @@ plugin's own view, the same for both API versions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -182,7 +182,6 @@ def _dag_v2(item: wire.DagV2) -> DagInfo:
         relative_fileloc=item.get("relative_fileloc"),
         has_import_errors=item["has_import_errors"],
         is_stale=item.get("is_stale", False),
-        doc_md=cast(Mapping[str, Any], item).get("doc_md"),  # in the details only
     )
 
 
@@ -204,8 +203,15 @@ def _dag_v1(item: wire.DagV1) -> DagInfo:
         relative_fileloc=None,
         has_import_errors=bool(item.get("has_import_errors")),
         is_stale=item.get("is_active") is False,
-        doc_md=cast(Mapping[str, Any], item).get("doc_md"),  # in the details only
     )
+
+
+def _details_v2(item: wire.DagDetailsV2) -> DagInfo:
+    return replace(_dag_v2(item), doc_md=item["doc_md"])
+
+
+def _details_v1(item: wire.DagDetailV1) -> DagInfo:
+    return replace(_dag_v1(item), doc_md=item.get("doc_md"))
 
 
 @dataclass(frozen=True)
@@ -213,10 +219,11 @@ class Makers:
     """The functions that make records of one API version's answers."""
 
     dag: Callable[[Any], DagInfo]
+    details: Callable[[Any], DagInfo]
     run: Callable[[Any], RunInfo]
     task: Callable[[Any], TaskInfo]
     import_error: Callable[[Any], ImportErrorInfo]
 
 
-V2 = Makers(dag=_dag_v2, run=_run, task=_task, import_error=_import_error_v2)
-V1 = Makers(dag=_dag_v1, run=_run, task=_task, import_error=_import_error)
+V2 = Makers(dag=_dag_v2, details=_details_v2, run=_run, task=_task, import_error=_import_error_v2)
+V1 = Makers(dag=_dag_v1, details=_details_v1, run=_run, task=_task, import_error=_import_error)

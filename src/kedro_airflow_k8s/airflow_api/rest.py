@@ -72,7 +72,7 @@ class RestApi(BaseApi):
             f"read the details of DAG '{dag_id}'",
             allow=(404,),
         )
-        return None if reply.status == 404 else self.records.dag(self._read(reply, "details"))
+        return None if reply.status == 404 else self.records.details(self._read(reply, "details"))
 
     def iter_dags(self, *, bundle_name: str | None = None) -> Iterator[DagInfo]:
         def fetch(offset: int) -> Page[DagInfo]:

@@ -8,6 +8,7 @@ The models themselves live where they are used: the core keys in :mod:`.models` 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from datetime import date
 from typing import Any
@@ -164,17 +165,27 @@ class _BuiltOnUse:
     """Field metadata: the field's values are validated as its declared type by a validator
     built when the first value is given, so a config without the key never builds the models
     behind it. The errors are pydantic's own, under the field's key path, alongside the other
-    fields' errors (pydantic takes a ValidationError raised by a validator as the value's)."""
+    fields' errors (pydantic takes a ValidationError raised by a validator as the value's). The
+    JSON schema is the declared type's, built when asked for.
+
+    The validator is a ``TypeAdapter`` of the declared type: it builds the models' schemas for
+    itself without marking the model classes built, so a model used directly later (its own
+    ``model_dump``) builds its schema again, once."""
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
-        adapter: list[TypeAdapter[Any]] = []
+        @functools.cache
+        def adapter() -> TypeAdapter[Any]:
+            return TypeAdapter(source)
 
         def validate(value: Any) -> Any:
-            if not adapter:
-                adapter.append(TypeAdapter(source))
-            return adapter[0].validate_python(value)
+            return adapter().validate_python(value)
 
-        return core_schema.no_info_plain_validator_function(validate)
+        def json_schema(_schema: Any, json_handler: Any) -> Any:
+            return json_handler(adapter().core_schema)
+
+        return core_schema.no_info_plain_validator_function(
+            validate, metadata={"pydantic_js_functions": [json_schema]}
+        )
 
 
 #: ``Annotated[SparkConfig | None, BUILT_ON_USE]``: see :class:`_BuiltOnUse`.

@@ -118,6 +118,15 @@ class _DagWait:
             dag = self.api.get_dag(self.dag_id)
         if dag is not None and self.serves_build(dag):
             return dag, False
+        if dag is not None and self.required_tag in dag.tags:  # parsed, not yet a version
+            self._say(
+                "Airflow parsed this build; waiting for it to store the build as the version "
+                "a run starts from (at most [core] min_serialized_dag_update_interval, 30 s by "
+                "default)"
+            )
+            if parse_due and dag.file_token:
+                self.api.request_parse(dag.file_token)
+            return dag, parse_due
         self._check_import_errors()
         if parse_due:
             self._request_parse(dag)

@@ -212,7 +212,7 @@ def build_spec(
     params = params_template(run_config)
     # run-once's build tag is in the DAG's doc too: Airflow reads that from the DAG version a run
     # starts from, while the tags it serves are the last parse's (see operate.parse_wait)
-    builds = [dag_tags.fit(t) for t in extra_tags if dag_tags.value_of([t], dag_tags.BUILD)]
+    builds = [dag_tags.fit(t) for t in extra_tags if t.startswith(f"{dag_tags.BUILD}:")]
     core: DagSpec = {  # the sections follow, each typed by its feature
         "dag": {
             "dag_id": dag_id,
