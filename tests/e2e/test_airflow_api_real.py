@@ -42,6 +42,7 @@ for index in range({MANY}):
         schedule=None,
         catchup=False,
         tags=["kak8s-api-page", "kak8s-api-build:{build}"],
+        doc_md="Build `kak8s-api-build:{build}`.",  # run-once's wait reads it from the version
     ):
         pass
 """
@@ -50,7 +51,13 @@ for index in range({MANY}):
 RUN_DAG_SOURCE = f'''
 from airflow.sdk import DAG, task
 
-with DAG(dag_id="{RUN_DAG}", schedule=None, catchup=False, tags=["kak8s-api-run:1"]):
+with DAG(
+    dag_id="{RUN_DAG}",
+    schedule=None,
+    catchup=False,
+    tags=["kak8s-api-run:1"],
+    doc_md="Build `kak8s-api-run:1`.",
+):
 
     @task(retries=0)
     def hello():
