@@ -90,10 +90,10 @@ def test_refuses_what_is_not_plain_data(bad: object) -> None:
 def test_plain_data_is_written_as_the_item_by_item_emission_writes_it(value: object) -> None:
     """Plain data goes through ``repr`` for its one-line parts: the same text as the emission
     that checks every item (which writes data of other types)."""
-    from kedro_airflow_k8s.render.literals import _emit, _one_line, _plain
+    from kedro_airflow_k8s.render.literals import _emit, _plain
 
     assert _plain(value)
     for level in (0, 3):
         parts: list[str] = []
-        _emit(value, level, parts, _one_line)
+        _emit(value, level, parts)
         assert to_literal(value, level) == "".join(parts)

@@ -9,7 +9,6 @@ deterministic (dict order is kept, nothing depends on ids or time) and ``ast.lit
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 _INDENT = "    "
@@ -26,7 +25,7 @@ def to_literal(value: Any, level: int = 0) -> str:
     if _plain(value):
         _emit_plain(value, level, parts)
     else:
-        _emit(value, level, parts, _one_line)
+        _emit(value, level, parts)
     return "".join(parts)
 
 
@@ -87,8 +86,8 @@ def _one_line(value: Any) -> str | None:
     raise TypeError(f"cannot emit {type(value).__name__} as a literal")
 
 
-def _emit(value: Any, level: int, out: list[str], one_line: Callable[[Any], str | None]) -> None:
-    flat = _one_line_if_short(value, level, one_line)
+def _emit(value: Any, level: int, out: list[str]) -> None:
+    flat = _one_line_if_short(value, level)
     if flat is not None:
         out.append(flat)
         return
@@ -103,7 +102,7 @@ def _emit(value: Any, level: int, out: list[str], one_line: Callable[[Any], str 
                 out.append(f"{inner}{key!r}: {item!r}")
             else:
                 out.append(f"{inner}{key!r}: ")
-                _emit(item, level + 1, out, one_line)
+                _emit(item, level + 1, out)
             out.append(",\n")
         out.append(_INDENT * level + "}")
     else:
@@ -115,7 +114,7 @@ def _emit(value: Any, level: int, out: list[str], one_line: Callable[[Any], str 
                 out.append(f"{inner}{item!r},\n")
                 continue
             out.append(inner)
-            _emit(item, level + 1, out, one_line)
+            _emit(item, level + 1, out)
             out.append(",\n")
         out.append(_INDENT * level + closing)
 
@@ -155,7 +154,7 @@ def _emit_plain(value: Any, level: int, out: list[str]) -> None:
     out.append(_INDENT * level + (")" if kind is tuple else "]"))
 
 
-def _one_line_if_short(value: Any, level: int, one_line: Callable[[Any], str | None]) -> str | None:
+def _one_line_if_short(value: Any, level: int) -> str | None:
     scalar = _scalar(value)
     if scalar is not None:
         return scalar
@@ -163,7 +162,7 @@ def _one_line_if_short(value: Any, level: int, one_line: Callable[[Any], str | N
         return _one_line(value)
     if _rough_size(value, _SHORT) >= _SHORT:
         return None
-    text = one_line(value)
+    text = _one_line(value)
     if text is not None and len(text) + len(_INDENT) * level <= _SHORT + 12:
         return text
     return None
