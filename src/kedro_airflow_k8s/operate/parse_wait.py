@@ -192,14 +192,14 @@ class _DagWait:
     def timeout_message(self, dag: DagInfo | None, timeout: float) -> str:
         if dag is None:
             state = "the DAG is not in Airflow"
+        elif self.required_tag in dag.tags:
+            state = (
+                "Airflow parsed this build but has not stored it as a version a run would start "
+                "from"
+            )
         else:
             tags = ", ".join(dag.tags) or "none"
             state = f"Airflow still serves another version of it (tags: {tags})"
-            if self.required_tag in dag.tags:
-                state = (
-                    "Airflow parsed this build but has not stored it as a version a run would "
-                    "start from"
-                )
         hint = ""
         if self.no_donor:
             hint = (
