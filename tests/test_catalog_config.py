@@ -17,7 +17,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from kedro.config import MissingConfigException, OmegaConfigLoader
 
-from kedro_airflow_k8s.catalog_config import _omegaconf_yaml_loader, read_catalog_types
+from kedro_airflow_k8s.catalog_config import (
+    _omegaconf_yaml_loader,
+    _plain_entries,
+    read_catalog_types,
+)
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.project import catalog_entries, describe_datasets
 
@@ -514,7 +518,7 @@ NESTED: dict[str, tuple[str, str]] = {
         "a: {type: null}\nb: {type: 1}\nc: {type: true}\nd: {type: 0x1f}\n",
         "fast",
     ),
-    "a type that is a mapping or a list": ("a: {type: {x: 1}}\nb: {type: [1, x]}\n", "fast"),
+    "a type that is a mapping or a list": ("a: {type: {x: 1}}\nb: {type: [1, x]}\n", "whole"),
     "a quoted or tagged type key": (
         "'a': {\"type\": A}\nb: {!!str type: B}\nc: {type: !!str 1}\n",
         "fast",
@@ -524,6 +528,18 @@ NESTED: dict[str, tuple[str, str]] = {
         "fast",
     ),
     "int keys twice inside an entry": ("a:\n  type: A\n  1: x\n  1: y\n", "fast"),
+    "keys and values that resolvers look at": (
+        "a: {type: A, filepath: f, 'true': y, n: no, o: off, t: 2020-01-01, e: '', z: 0o7}\n"
+        "b: {type: true, filepath: ~}\nc: {type: 'yes'}\nd: {type: .inf}\ne: {type: 1_0}\n",
+        "fast",
+    ),
+    "a value nested deep": ("a:\n  type: A\n  x: " + "[" * 900 + "]" * 900 + "\n", "fast"),
+    "a value nested beyond YAML's depth": (
+        "a:\n  type: A\n  x: " + "[" * 1001 + "]" * 1001 + "\n",
+        "whole",
+    ),
+    "an anchor given twice": ("a: &x {type: A}\nb: &x {type: B}\n", "whole"),
+    "an explicit non-specific tag": ("a: {type: ! 1}\nb: ! {type: B}\n", "fast"),
     "a JSON file": ('{"a": {"type": "A", "n": [1, 2.5, null, false]}, "b": {}}', "fast"),
     "no file content": ("", "whole"),
     "only a comment": ("# nothing\n", "whole"),
@@ -567,6 +583,21 @@ NESTED: dict[str, tuple[str, str]] = {
 }
 
 
+def _path_taken(text: str) -> str:
+    """Whether compile reads ``text`` from its events ("fast") or builds it whole; an error
+    while reading the events is the error of building it whole (checked by the caller)."""
+    from omegaconf._yaml import get_yaml_loader
+
+    loader = get_yaml_loader()(text)
+    try:
+        entries = _plain_entries(loader, 10_000)
+    except Exception:
+        return "whole"
+    finally:
+        loader.dispose()
+    return "fast" if isinstance(entries, dict) else "whole"
+
+
 def _as_read(value: Any) -> Any:
     """What compile keeps of an entry (:func:`_reduced` without refusing interpolations)."""
     if isinstance(value, Mapping):
@@ -584,6 +615,7 @@ def test_entries_are_read_as_omegaconf_builds_them(case: str) -> None:
     text, path = NESTED[case]
     read = _omegaconf_yaml_loader()
     assert read is not None
+    assert _path_taken(text) == path
     try:
         whole = yaml.load(text, Loader=get_yaml_loader())
     except Exception as error:

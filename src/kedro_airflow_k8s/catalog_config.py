@@ -10,8 +10,9 @@ reads those with the loader's own settings and Kedro's rules:
   ``default_run_env``), matched by fsspec's ``glob`` as Kedro does, hidden files and folders
   left out unless ``ignore_hidden`` is false, ``.yml``, ``.yaml`` and ``.json`` only;
 * each file parsed by OmegaConf's own YAML loader (the same scalars and duplicate-key errors,
-  and OmegaConf's limit on the nodes of one document); of a plain file only each entry's
-  ``type`` is built, any other file is built whole (see :func:`_entries`);
+  and OmegaConf's limit on the nodes of one document); a plain file is read from the
+  parser's events and only each entry's ``type`` is built, any other file is built whole (see
+  :func:`_plain_entries`);
 * within an environment a top-level key defined in two files is an error, keys starting with
   ``_`` (YAML anchors, interpolation helpers) are dropped;
 * the run environment replaces base entries whole, or merges them key by key when the loader's
@@ -213,8 +214,8 @@ def _yaml_message(path: Path, error: Exception, project_path: Path | None) -> st
 
 def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
     """A catalog file's top level as OmegaConf's own YAML loader (the class ``OmegaConf.load``
-    uses) builds it, each mapping entry reduced to its ``type`` (see :func:`_entries`); or None.
-    The node limit is read from the environment now, as the loader class is."""
+    uses) builds it, each mapping entry reduced to its ``type`` (see :func:`_plain_entries`);
+    or None. The node limit is read from the environment now, as the loader class is."""
     import yaml
 
     try:
@@ -237,93 +238,175 @@ def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
     def load(text: str) -> Any:
         loader = loader_class(text)
         try:
-            root = loader.get_single_node()
-            if root is None:
-                return None
-            entries = _entries(loader_class, root, limit)
-            return entries if entries is not None else loader.construct_document(root)
+            entries = _plain_entries(loader, limit)
         finally:
             loader.dispose()
+        if entries is _NOT_PLAIN:
+            return yaml.load(text, Loader=loader_class)  # OmegaConf's loader: safe
+        return entries
 
     return load
 
 
 _TAG = "tag:yaml.org,2002:"
-_STR, _MAP, _SEQ, _NULL = (_TAG + name for name in ("str", "map", "seq", "null"))
-_SCALAR_TAGS = frozenset((_STR, _NULL, _TAG + "int", _TAG + "float", _TAG + "bool"))
+_STR, _MAP, _SEQ = (_TAG + name for name in ("str", "map", "seq"))
+_BUILT = frozenset(_TAG + name for name in ("int", "float", "bool"))
+_SCALAR_TAGS = frozenset((_STR, _TAG + "null", *_BUILT))
+_NOT_PLAIN = object()
 
 
-def _entries(loader_class: Any, root: Any, limit: int | None) -> dict[str, Any] | None:
-    """The top level of a composed file (``root``), each mapping entry as ``{"type": ...}``
-    (``{}`` without one), a text entry as its text, any other entry None: what :func:`_reduced`
-    makes of the values ``yaml.load`` builds. None (the caller builds the file whole, as
-    ``yaml.load`` does) unless one walk over the nodes finds the file plain:
+def _plain_entries(loader: Any, limit: int | None) -> Any:
+    """The top level of one YAML text, read from the events of ``loader`` (OmegaConf's loader
+    class, just made for it), each mapping entry as ``{"type": ...}`` (``{}`` without one), a
+    text entry as its text, any other entry None: what :func:`_reduced` makes of the values
+    ``yaml.load`` builds; None for a text without a document. ``_NOT_PLAIN`` (the caller builds
+    the text whole, as ``yaml.load`` does) unless the events show a plain file:
 
-    * a mapping at the top, with text keys; only scalars as keys anywhere;
-    * no node reached twice (a YAML alias of an anchor, which OmegaConf's loader checks);
+    * one document, a mapping at its top, with text keys; only scalars as keys anywhere;
+    * no alias, and no anchor given twice (the composer refuses it);
     * only the str, int, float, bool and null tags on scalars, map on mappings and seq on
-      sequences: no merge keys (``<<``), ``=`` keys, sets, binary or custom tags;
+      sequences: no merge keys (``<<``), ``=`` keys, timestamps, sets, binary or custom tags;
     * no text key twice in one mapping (OmegaConf's loader refuses it);
     * every int, float and bool builds (an explicit ``!!int many`` does not);
-    * at most ``limit`` nodes (OmegaConf's expanded node limit).
+    * an entry's ``type``, when it has one, is a scalar;
+    * at most ``limit`` nodes (OmegaConf's expanded node limit; without aliases every node
+      counts once).
 
     Building such a file whole could neither fail nor give other types, and of it the caller
-    reads only the keys, types and text entries; any other file is built whole, with OmegaConf's
-    own values and errors. Values are built by a loader of their own (same class), so one that
-    fails leaves the file's loader as ``yaml.load`` would have it."""
+    reads only the keys, types and text entries; any other text is built whole, with OmegaConf's
+    own values and errors. Reading events composes no nodes, and a plain scalar whose first
+    character starts none of the loader's implicit resolvers is text without asking them. A
+    YAML error is raised at the event where composing the text would raise it. The walk is a
+    loop (a deeply nested file needs no deep recursion, as for the composer)."""
     import yaml
 
-    if not isinstance(root, yaml.MappingNode) or any(key.tag != _STR for key, _ in root.value):
-        return None
-    builder = loader_class("")
-    try:
-        return _plain_entries(builder, root, limit)
-    finally:
-        builder.dispose()
-
-
-def _plain_entries(builder: Any, root: Any, limit: int | None) -> dict[str, Any] | None:
-    import yaml
-
-    seen: set[Any] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node in seen:
-            return None
-        seen.add(node)
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag not in _SCALAR_TAGS:
-                return None
-            if node.tag != _STR and node.tag != _NULL:
-                try:
-                    builder.construct_object(node)
-                except Exception:
-                    return None
-        elif isinstance(node, yaml.MappingNode) and node.tag == _MAP:
-            keys = set()
-            for key, value in node.value:
-                if not isinstance(key, yaml.ScalarNode):
-                    return None
-                if key.tag == _STR:
-                    if key.value in keys:
-                        return None
-                    keys.add(key.value)
-                stack.append(key)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
-            stack.extend(node.value)
+    get = loader.get_event
+    get()  # the stream's start
+    if isinstance(get(), yaml.StreamEndEvent):
+        return None  # no document: yaml.load gives None
+    if loader.yaml_path_resolvers:
+        return _NOT_PLAIN  # tags that depend on the path of the node: composing tracks it
+    scalar, ends = yaml.ScalarEvent, (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    resolvers = loader.yaml_implicit_resolvers
+    by_first_character = None not in resolvers  # no resolver for any first character
+    resolved: dict[str, str] = {}  # plain scalar -> its tag (keys such as type repeat)
+    anchors: set[str] = set()
+    nodes = 0
+    entries: dict[str, Any] = {}
+    entry = ""  # the top-level key whose value is read
+    # one frame per open node: a mapping's text keys and whether a key comes next, or None
+    # for a sequence
+    frames: list[list[Any] | None] = []
+    of_type = False  # the next node is the value of an entry's type
+    event = get()
+    while True:
+        if isinstance(event, ends):
+            frames.pop()
+            if not frames:
+                break
+            event = get()
+            continue
+        nodes += 1
+        is_scalar = type(event) is scalar
+        value: Any = event.value if is_scalar else None
+        if (
+            by_first_character
+            and is_scalar
+            and event.tag is None
+            and event.anchor is None
+            and (not event.implicit[0] or (value and value[0] not in resolvers))
+        ):
+            tag = _STR  # quoted, or plain and no resolver's first character
         else:
-            return None
-    if limit is not None and len(seen) > limit:
+            checked = _checked(loader, event, anchors, resolved)
+            if checked is None:
+                return _NOT_PLAIN
+            tag, value = checked
+        if not frames:  # the document's top
+            if tag != _MAP:
+                return _NOT_PLAIN
+            frames.append([set(), True])
+            event = get()
+            continue
+        frame = frames[-1]
+        if frame is not None and frame[1]:  # a key
+            if type(event) is not scalar:
+                return _NOT_PLAIN
+            frame[1] = False
+            if tag == _STR:
+                if value in frame[0]:
+                    return _NOT_PLAIN
+                frame[0].add(value)
+                if len(frames) == 1:
+                    entry = value
+                of_type = len(frames) == 2 and value == _TYPE
+            elif len(frames) == 1:
+                return _NOT_PLAIN  # a top-level key that is no text
+            event = get()
+            continue
+        if frame is not None:
+            frame[1] = True
+        if of_type:
+            if type(event) is not scalar:
+                return _NOT_PLAIN  # a type that is no scalar: built whole
+            entries[entry] = {_TYPE: value if tag in _BUILT or tag == _STR else None}
+            of_type = False
+        elif len(frames) == 1:  # an entry
+            if tag == _MAP:
+                entries[entry] = {}
+            else:
+                entries[entry] = value if tag == _STR else None
+        if tag == _MAP:
+            frames.append([set(), True])
+        elif tag == _SEQ:
+            frames.append(None)
+        event = get()
+    if limit is not None and nodes > limit:
+        return _NOT_PLAIN
+    if not isinstance(get(), yaml.DocumentEndEvent) or not isinstance(get(), yaml.StreamEndEvent):
+        return _NOT_PLAIN  # another document: the composer refuses it
+    return entries
+
+
+def _checked(
+    loader: Any, event: Any, anchors: set[str], resolved: dict[str, str]
+) -> tuple[str, Any] | None:
+    """A node's tag as the composer gives it (the explicit one, else the loader's resolution;
+    ``resolved``: the tags of plain scalars resolved so far) and, for a scalar, its value (built
+    for an int, float or bool); None when the node cannot be in a plain file."""
+    import yaml
+
+    if isinstance(event, yaml.AliasEvent):
         return None
-    return {key.value: _entry(builder, value) for key, value in root.value}
-
-
-def _entry(builder: Any, node: Any) -> Any:
-    if node.tag == _MAP:
-        for key, value in node.value:
-            if key.tag == _STR and key.value == _TYPE:
-                return {_TYPE: builder.construct_object(value, deep=True)}
-        return {}
-    return node.value if node.tag == _STR else None
+    if event.anchor is not None:
+        if event.anchor in anchors:
+            return None  # the composer refuses an anchor given twice
+        anchors.add(event.anchor)
+    tag = event.tag
+    if isinstance(event, yaml.ScalarEvent):
+        if tag is None and event.implicit[0]:  # plain: the tag depends on the text alone
+            tag = resolved.get(event.value)
+            if tag is None:
+                tag = resolved[event.value] = loader.resolve(
+                    yaml.ScalarNode, event.value, event.implicit
+                )
+        elif tag is None or tag == "!":
+            tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag not in _SCALAR_TAGS:
+            return None
+        if tag not in _BUILT:
+            return tag, event.value
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        try:
+            return tag, loader.construct_object(node)
+        except Exception:
+            return None
+    if isinstance(event, yaml.MappingStartEvent):
+        kind, expected = yaml.MappingNode, _MAP
+    elif isinstance(event, yaml.SequenceStartEvent):
+        kind, expected = yaml.SequenceNode, _SEQ
+    else:
+        return None
+    if tag is None or tag == "!":
+        tag = loader.resolve(kind, None, event.implicit)
+    return (tag, None) if tag == expected else None
