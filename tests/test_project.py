@@ -55,7 +55,6 @@ def test_project_facts(loaded: Any) -> None:
     assert snapshot.kedro_version.startswith("1.")
     assert snapshot.commit_sha is not None and len(snapshot.commit_sha) == 40
     assert snapshot.branch == "main"
-    assert "active_modelling_pipeline" in snapshot.parameters
 
 
 def test_dataset_kinds(loaded: Any) -> None:

@@ -5,7 +5,7 @@ but without a Kedro session: the project's ``settings.py`` gives the config load
 arguments and configuration folder) and the pipeline registry; the plugin config is read through
 that loader, the pipelines and nodes from the registry (Kedro's own dependencies and
 transcoding), the dataset types from the catalog (no dataset is instantiated, credentials are
-never read), parameters and the git commit; all of it as plain data
+never read) and the git commit; all of it as plain data
 (:mod:`kedro_airflow_k8s.snapshot`).
 
 No session means no project hooks: compiling never runs ``after_context_created`` and friends
@@ -90,7 +90,6 @@ def load_project(
         notes += registry_notes
         with collector_paused():  # see kedro_airflow_k8s.collector
             catalog_config = catalog_entries(loader, project_path)
-        parameters = _parameters(loader)
     used = {ds for p in pipelines.values() for n in p.nodes for ds in (*n.inputs, *n.outputs)}
     with collector_paused():
         datasets = describe_datasets(sorted(used), catalog_config)
@@ -102,7 +101,6 @@ def load_project(
         kedro_version=kedro.__version__,
         pipelines=pipelines,
         datasets=datasets,
-        parameters=parameters,
         commit_sha=git.commit(),
         branch=git.branch(),
     )
@@ -139,12 +137,8 @@ def config_loader(project_path: Path, env: str) -> Any:
     )
 
 
-def _parameters(loader: Any) -> dict[str, Any]:
-    return _config_section(loader, "parameters")
-
-
 def _config_section(loader: Any, key: str) -> dict[str, Any]:
-    """The loader's ``key`` config (``parameters``, ``catalog``), empty when there is none."""
+    """The loader's ``key`` config (``catalog``), empty when there is none."""
     from kedro.config import MissingConfigException
 
     try:

@@ -88,6 +88,5 @@ class ProjectSnapshot:
     kedro_version: str
     pipelines: Mapping[str, PipelineSpec]
     datasets: Mapping[str, DatasetSpec]
-    parameters: Mapping[str, object] = field(default_factory=dict)
     commit_sha: str | None = None
     branch: str | None = None
