@@ -146,6 +146,13 @@ def check_quantities(values: dict[str, str | int | float]) -> dict[str, str]:
     return out
 
 
+def empty_list() -> list[Any]:
+    """``default_factory`` of the list fields: a new empty list, as ``list`` gives. Pydantic reads
+    the signature of a field's factory when it builds the model; for ``list`` that means parsing
+    the builtin's text signature (tens of microseconds a field), for a function it does not."""
+    return []
+
+
 class ConfigModel(BaseModel):
     """Base of every section: unknown keys are errors, values are immutable once loaded."""
 

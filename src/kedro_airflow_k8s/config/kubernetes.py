@@ -25,6 +25,7 @@ from kedro_airflow_k8s.config.base import (
     check_image,
     check_labels,
     check_quantities,
+    empty_list,
 )
 
 
@@ -63,7 +64,7 @@ class LabelSelectorRequirement(OnUseModel):
     key: StrictStr = Field(description="Label key.")
     operator: _SELECTOR_OPERATORS = Field(description="`In`, `NotIn`, `Exists` or `DoesNotExist`.")
     values: list[StrictStr] = Field(
-        default_factory=list, description="Values (for `In` and `NotIn`)."
+        default_factory=empty_list, description="Values (for `In` and `NotIn`)."
     )
 
 
@@ -74,7 +75,9 @@ class LabelSelector(OnUseModel):
         default_factory=dict, alias="matchLabels", description="Labels that must all match."
     )
     match_expressions: list[LabelSelectorRequirement] = Field(
-        default_factory=list, alias="matchExpressions", description="Expressions, all must hold."
+        default_factory=empty_list,
+        alias="matchExpressions",
+        description="Expressions, all must hold.",
     )
 
 
@@ -85,17 +88,17 @@ class NodeSelectorRequirement(OnUseModel):
     operator: Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"] = Field(
         description="`In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt` or `Lt`."
     )
-    values: list[StrictStr] = Field(default_factory=list, description="Values.")
+    values: list[StrictStr] = Field(default_factory=empty_list, description="Values.")
 
 
 class NodeSelectorTerm(OnUseModel):
     """Expressions a node must all satisfy."""
 
     match_expressions: list[NodeSelectorRequirement] = Field(
-        default_factory=list, alias="matchExpressions", description="On node labels."
+        default_factory=empty_list, alias="matchExpressions", description="On node labels."
     )
     match_fields: list[NodeSelectorRequirement] = Field(
-        default_factory=list, alias="matchFields", description="On node fields."
+        default_factory=empty_list, alias="matchFields", description="On node fields."
     )
 
 
@@ -123,7 +126,7 @@ class NodeAffinity(OnUseModel):
         description="Nodes the pod must run on.",
     )
     preferred: list[PreferredSchedulingTerm] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         alias="preferredDuringSchedulingIgnoredDuringExecution",
         description="Nodes the pod should run on.",
     )
@@ -138,16 +141,18 @@ class PodAffinityTerm(OnUseModel):
     namespace_selector: LabelSelector | None = Field(
         None, alias="namespaceSelector", description="Their namespaces, by label."
     )
-    namespaces: list[StrictStr] = Field(default_factory=list, description="Their namespaces.")
+    namespaces: list[StrictStr] = Field(default_factory=empty_list, description="Their namespaces.")
     topology_key: StrictStr = Field(
         alias="topologyKey",
         description="Node label naming the domain, e.g. `kubernetes.io/hostname`.",
     )
     match_label_keys: list[StrictStr] = Field(
-        default_factory=list, alias="matchLabelKeys", description="Label keys to match too."
+        default_factory=empty_list, alias="matchLabelKeys", description="Label keys to match too."
     )
     mismatch_label_keys: list[StrictStr] = Field(
-        default_factory=list, alias="mismatchLabelKeys", description="Label keys that must differ."
+        default_factory=empty_list,
+        alias="mismatchLabelKeys",
+        description="Label keys that must differ.",
     )
 
 
@@ -162,12 +167,12 @@ class PodAffinity(OnUseModel):
     """Pods the pod must or should run near (or, as anti-affinity, away from)."""
 
     required: list[PodAffinityTerm] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         alias="requiredDuringSchedulingIgnoredDuringExecution",
         description="Terms that must hold.",
     )
     preferred: list[WeightedPodAffinityTerm] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         alias="preferredDuringSchedulingIgnoredDuringExecution",
         description="Terms that should hold.",
     )
@@ -211,7 +216,7 @@ class ResourceProfile(ConfigModel):
         default_factory=dict, description="Annotations put on the pod (values may span lines)."
     )
     tolerations: Annotated[list[Toleration], BUILT_ON_USE] = Field(
-        default_factory=list, description="Tolerations of node taints."
+        default_factory=empty_list, description="Tolerations of node taints."
     )
     affinity: Annotated[Affinity, BUILT_ON_USE] = Field(
         default_factory=Affinity.model_construct,

@@ -30,6 +30,7 @@ from kedro_airflow_k8s.config.base import (
     ConfigModel,
     check_image,
     check_object_name,
+    empty_list,
     yyyymmdd,
 )
 from kedro_airflow_k8s.config.cron import PRESETS, first_run_after, validate_schedule
@@ -171,7 +172,7 @@ class RunConfig(ConfigModel):
     )
     description: StrictStr | None = Field(None, description="DAG description shown in Airflow.")
     image_pull_secrets: list[StrictStr] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Names of image pull secrets (a list or a comma separated string).",
     )
     service_account_name: StrictStr | None = Field(
@@ -188,7 +189,7 @@ class RunConfig(ConfigModel):
         300, ge=0, le=MAX_SECONDS, description="Seconds between retries."
     )
     failure_handlers: Annotated[list[FailureHandler], BUILT_ON_USE] = Field(
-        default_factory=list, description="Alerts sent when a task fails."
+        default_factory=empty_list, description="Alerts sent when a task fails."
     )
     volume: Annotated[VolumeConfig | None, BUILT_ON_USE] = Field(
         None,
@@ -201,18 +202,18 @@ class RunConfig(ConfigModel):
         "refusing them; absent: they are refused (after `group_by` fused what it can).",
     )
     secrets: Annotated[list[SecretConfig], BUILT_ON_USE] = Field(
-        default_factory=list, description="Kubernetes Secrets exposed to every node pod."
+        default_factory=empty_list, description="Kubernetes Secrets exposed to every node pod."
     )
     macro_params: list[StrictStr] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Airflow context values passed to `kedro run --params` under their names.",
     )
     variables_params: list[StrictStr] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Airflow Variables passed to `kedro run --params` under their names.",
     )
     env_vars: list[StrictStr] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="Airflow Variables exported to every node pod as environment variables "
         "of the same name.",
     )
@@ -222,7 +223,8 @@ class RunConfig(ConfigModel):
         "profile tag.",
     )
     external_dependencies: Annotated[list[ExternalDependency], BUILT_ON_USE] = Field(
-        default_factory=list, description="DAGs that must finish before a scheduled run starts."
+        default_factory=empty_list,
+        description="DAGs that must finish before a scheduled run starts.",
     )
     authentication: Annotated[Authentication, BUILT_ON_USE] = Field(
         default_factory=Authentication.model_construct,

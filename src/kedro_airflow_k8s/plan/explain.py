@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskKind, TaskPlan
 
@@ -125,13 +124,18 @@ def mermaid_text(text: str) -> str:
     return "".join(ch if _MERMAID_SAFE.fullmatch(ch) else f"#{ord(ch)};" for ch in text)
 
 
-@dataclass
 class _Subgraph:
-    """A TaskGroup as a Mermaid subgraph: its tasks and nested groups, in plan order."""
+    """A TaskGroup as a Mermaid subgraph: its tasks and nested groups, in plan order.
 
-    label: str
-    tasks: list[int] = field(default_factory=list)
-    children: dict[str, _Subgraph] = field(default_factory=dict)
+    A plain class, not a dataclass: explain is imported by every compile (for the summary) and
+    a dataclass costs its generated methods at import, none of which this class needs."""
+
+    __slots__ = ("children", "label", "tasks")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tasks: list[int] = []
+        self.children: dict[str, _Subgraph] = {}
 
 
 def _task_label(task: PlannedTask) -> str:

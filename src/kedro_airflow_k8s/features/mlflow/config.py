@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, StrictStr, field_validator, model_validator
 
-from kedro_airflow_k8s.config.base import ENV_NAME, OnUseModel
+from kedro_airflow_k8s.config.base import ENV_NAME, OnUseModel, empty_list
 
 
 class Authentication(OnUseModel):
@@ -19,7 +19,7 @@ class Authentication(OnUseModel):
         "service account) or `Vars` (Airflow Variables named in `params`).",
     )
     params: list[StrictStr] = Field(
-        default_factory=list,
+        default_factory=empty_list,
         description="With `Vars`: Airflow Variable names, exported under the same names "
         "(e.g. MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD).",
     )
