@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import math
+from collections import OrderedDict
+from typing import NamedTuple
 
 import pytest
 from hypothesis import given, settings
@@ -90,10 +92,37 @@ def test_refuses_what_is_not_plain_data(bad: object) -> None:
 def test_plain_data_is_written_as_the_item_by_item_emission_writes_it(value: object) -> None:
     """Plain data goes through ``repr`` for its one-line parts: the same text as the emission
     that checks every item (which writes data of other types)."""
-    from kedro_airflow_k8s.render.literals import _emit, _plain
+    from kedro_airflow_k8s.render.literals import _emit, _emit_plain
 
-    assert _plain(value)
     for level in (0, 3):
         parts: list[str] = []
         _emit(value, level, parts)
+        plain: list[str] = []
+        _emit_plain(value, level, plain)  # raises on data it leaves to _emit
+        assert "".join(plain) == "".join(parts)
         assert to_literal(value, level) == "".join(parts)
+
+
+class Point(NamedTuple):
+    x: int
+    y: int
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ({"k": [Point(1, 2)]}, "{'k': [(1, 2)]}"),
+        ([OrderedDict(a=1)], "[{'a': 1}]"),
+        (
+            {"k": ["x" * 90, Point(3, 4)]},
+            f"{{\n    'k': [\n        '{'x' * 90}',\n        (3, 4),\n    ],\n}}",
+        ),
+    ],
+)
+def test_subclasses_of_the_containers_are_written_as_the_built_in_ones(
+    value: object, text: str
+) -> None:
+    """Their ``repr`` is not a literal: wherever they are (in a part short enough for one line
+    or not), the item-by-item emission writes the data."""
+    assert to_literal(value) == text
+    assert ast.literal_eval(text) == value

@@ -15,40 +15,24 @@ _INDENT = "    "
 _SHORT = 88  # a list or dict whose one-line form fits stays on one line
 
 
-_PLAIN_SCALARS = (str, int, float, bool, type(None))
 _SIMPLE = frozenset({str, int, bool, type(None)})  # repr is their literal (floats: finite only)
 _CONTAINERS = frozenset({list, tuple, dict})  # empty, repr is their literal too
 
 
+class _NotPlain(Exception):
+    """Raised by :func:`_emit_plain` on a part it leaves to :func:`_emit`: a type other than the
+    built-in ones (a subclass included), a float that is not finite or a key that is not a
+    string."""
+
+
 def to_literal(value: Any, level: int = 0) -> str:
     parts: list[str] = []
-    if _plain(value):
+    try:
         _emit_plain(value, level, parts)
-    else:
+    except _NotPlain:
+        parts = []
         _emit(value, level, parts)
     return "".join(parts)
-
-
-def _plain(value: Any) -> bool:
-    """Is ``value`` made of the built-in types only (no subclass), its floats finite and its
-    dict keys strings? Then ``repr`` writes each part exactly as :func:`_one_line` would."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        kind = type(item)
-        if kind is dict:
-            for key in item:
-                if type(key) is not str:
-                    return False
-            stack.extend(item.values())
-        elif kind is list or kind is tuple:
-            stack.extend(item)
-        elif kind is float:
-            if not math.isfinite(item):
-                return False
-        elif kind not in _PLAIN_SCALARS:
-            return False
-    return True
 
 
 def _scalar(value: Any) -> str | None:
@@ -120,38 +104,74 @@ def _emit(value: Any, level: int, out: list[str]) -> None:
 
 
 def _emit_plain(value: Any, level: int, out: list[str]) -> None:
-    """:func:`_emit` for :func:`_plain` data, where ``repr`` writes every one-line part: the
-    same text with fewer checks (it writes most of a large DAG's SPEC)."""
+    """:func:`_emit` for plain data (the built-in types only, floats finite, dict keys strings),
+    where ``repr`` writes every one-line part: the same text with fewer checks (it writes most of
+    a large DAG's SPEC). Raises :class:`_NotPlain` on other data, checked on the way: each part
+    is either sized whole by :func:`_plain_size` before ``repr`` writes it, or written item by
+    item."""
+    text = _plain_one_line(value, level)
+    if text is None:
+        _emit_plain_lines(value, level, out)
+    else:
+        out.append(text)
+
+
+def _plain_one_line(value: Any, level: int) -> str | None:
+    """The text of ``value`` if :func:`_emit` writes it on one line at ``level``, else None."""
     kind = type(value)
-    if kind not in _CONTAINERS or not value:  # a scalar or an empty container
-        out.append(repr(value))
-        return
-    if _rough_size(value, _SHORT) < _SHORT:
+    if kind in _SIMPLE:
+        return repr(value)
+    if kind not in _CONTAINERS:
+        if kind is float and math.isfinite(value):
+            return repr(value)
+        raise _NotPlain
+    if not value:
+        return repr(value)
+    if _plain_size(value, _SHORT) < _SHORT:
         text = repr(value)
         if len(text) + len(_INDENT) * level <= _SHORT + 12:
-            out.append(text)
-            return
+            return text
+    return None
+
+
+def _emit_plain_lines(value: Any, level: int, out: list[str]) -> None:
+    """A non-empty container, one item a line."""
     inner = _INDENT * (level + 1)
-    if kind is dict:
+    if type(value) is dict:
         out.append("{\n")
         for key, item in value.items():
-            if type(item) not in _CONTAINERS or not item:
-                out.append(f"{inner}{key!r}: {item!r},\n")
+            if type(key) is not str:
+                raise _NotPlain
+            kind = type(item)
+            text = (
+                repr(item)
+                if kind in _SIMPLE or (kind in _CONTAINERS and not item)
+                else _plain_one_line(item, level + 1)
+            )
+            if text is not None:
+                out.append(f"{inner}{key!r}: {text},\n")
             else:
                 out.append(f"{inner}{key!r}: ")
-                _emit_plain(item, level + 1, out)
+                _emit_plain_lines(item, level + 1, out)
                 out.append(",\n")
         out.append(_INDENT * level + "}")
         return
-    out.append("(\n" if kind is tuple else "[\n")
+    is_tuple = type(value) is tuple
+    out.append("(\n" if is_tuple else "[\n")
     for item in value:
-        if type(item) not in _CONTAINERS or not item:
-            out.append(f"{inner}{item!r},\n")
+        kind = type(item)
+        text = (
+            repr(item)
+            if kind in _SIMPLE or (kind in _CONTAINERS and not item)
+            else _plain_one_line(item, level + 1)
+        )
+        if text is not None:
+            out.append(f"{inner}{text},\n")
         else:
             out.append(inner)
-            _emit_plain(item, level + 1, out)
+            _emit_plain_lines(item, level + 1, out)
             out.append(",\n")
-    out.append(_INDENT * level + (")" if kind is tuple else "]"))
+    out.append(_INDENT * level + (")" if is_tuple else "]"))
 
 
 def _one_line_if_short(value: Any, level: int) -> str | None:
@@ -190,3 +210,32 @@ def _rough_size(value: Any, limit: int) -> int:
                 return total
         return total
     return 5
+
+
+def _plain_size(value: Any, limit: int) -> int:
+    """:func:`_rough_size` of plain data, raising :class:`_NotPlain` on a part that is not plain
+    (every part is looked at when the size is under ``limit``)."""
+    kind = type(value)
+    if kind is str:
+        return len(value) + 2
+    if kind is dict:
+        total = 2
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            total += len(key) + (
+                len(item) + 6 if type(item) is str else 4 + _plain_size(item, limit - total)
+            )
+            if total >= limit:
+                return total
+        return total
+    if kind is list or kind is tuple:
+        total = 2
+        for item in value:
+            total += len(item) + 4 if type(item) is str else 2 + _plain_size(item, limit - total)
+            if total >= limit:
+                return total
+        return total
+    if kind in _SIMPLE or (kind is float and math.isfinite(value)):
+        return 5
+    raise _NotPlain
