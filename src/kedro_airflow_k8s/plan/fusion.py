@@ -416,14 +416,13 @@ class _Fusion:
         for v, unit in enumerate(units.unit_of):
             spark[unit] = spark[unit] or self.traits[v].spark
         named = TAG | NAMESPACE  # tasks that stand for a tag group or a namespace
+        groups, reasons = units.asks["group"], units.reasons
         can_chain = [
-            not spark[u] and units.asks["group"][u] is None and not units.reasons[u] & named
+            not spark[u] and groups[u] is None and not reasons[u] & named
             for u in range(units.count)
         ]
-        pod = [
-            tuple(_explicit(units.asks[attribute][u]) for attribute in ("profile", "template"))
-            for u in range(units.count)
-        ]
+        profiles, templates = units.asks["profile"], units.asks["template"]
+        pod = [(_explicit(profiles[u]), _explicit(templates[u])) for u in range(units.count)]
         successors = unit_successors(self.index, units.unit_of, units.count)
         merger = _Merger(units)
         for tail, head in _chain_pairs(successors, can_chain, pod):
