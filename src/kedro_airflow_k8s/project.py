@@ -250,7 +250,7 @@ def pipeline_spec(name: str, pipeline: Any) -> PipelineSpec:
     ``Pipeline.node_dependencies`` is the graph ``kedro run`` follows; the transcoded names
     (``table@spark``, ``table@pandas``) are mapped to their dataset by Kedro's own function.
     """
-    from kedro.pipeline.transcoding import _strip_transcoding
+    from kedro.pipeline.transcoding import TRANSCODING_SEPARATOR, _strip_transcoding
 
     nodes = tuple(pipeline.nodes)
     # Kedro makes a node's name anew on each access: once per node here
@@ -264,16 +264,12 @@ def pipeline_spec(name: str, pipeline: Any) -> PipelineSpec:
         name_of(child): tuple(sorted(name_of(parent) for parent in parents))
         for child, parents in pipeline.node_dependencies.items()
     }
-    used = {dataset for n in nodes for dataset in (*n.inputs, *n.outputs)}
-    transcoded = {
-        dataset: base for dataset in used if (base := _strip_transcoding(dataset)) != dataset
+    specs = tuple(node_spec(n, known[id(n)]) for n in nodes)
+    used = {dataset for spec in specs for dataset in (*spec.inputs, *spec.outputs)}
+    transcoded = {  # Kedro's own split, asked only of the names that have its separator
+        dataset: _strip_transcoding(dataset) for dataset in used if TRANSCODING_SEPARATOR in dataset
     }
-    return PipelineSpec(
-        name=name,
-        nodes=tuple(node_spec(n, known[id(n)]) for n in nodes),
-        dependencies=dependencies,
-        transcoded=transcoded,
-    )
+    return PipelineSpec(name=name, nodes=specs, dependencies=dependencies, transcoded=transcoded)
 
 
 def node_spec(node: Any, name: str | None = None) -> NodeSpec:

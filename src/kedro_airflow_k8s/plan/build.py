@@ -21,7 +21,13 @@ from typing import NamedTuple
 from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.plan.command_line import check_command_line_names
 from kedro_airflow_k8s.plan.errors import Crossing, MemoryCrossingError, catalog_entry_hint
-from kedro_airflow_k8s.plan.fusion import NAMESPACE, Partition, partition_nodes, reason_names
+from kedro_airflow_k8s.plan.fusion import (
+    NAMESPACE,
+    Partition,
+    partition_nodes,
+    reason_names,
+    unit_successors,
+)
 from kedro_airflow_k8s.plan.graph import topological_order
 from kedro_airflow_k8s.plan.index import Edge, PipelineIndex, dataset_spec, index_pipeline
 from kedro_airflow_k8s.plan.model import GroupBy, PlannedTask, PlanOptions, TaskKind, TaskPlan
@@ -62,28 +68,26 @@ def _build(
     memory = _MemoryView(datasets)
     memory_edges = [memory.edge(edge) for edge in index.edges]
     partition = partition_nodes(index, traits, memory_edges, options)
-    successors, predecessors = _task_graph(index, partition)
+    successors = unit_successors(index, partition.unit_of, len(partition.members))
     order = topological_order(successors, range(len(successors)))
     if len(order) != len(successors):  # fusion guarantees an acyclic task graph
         raise RuntimeError("internal error: the fused task graph has a cycle")
-    facts = [_facts_of(traits, partition, unit, options) for unit in order]
-    names = allocate_names([_name_request(index, fact, options) for fact in facts])
+    fuses_namespace = options.fuses(GroupBy.NAMESPACE)
+    facts = [_facts_of(traits, partition, unit, fuses_namespace) for unit in order]
+    task_groups = options.namespace_task_groups and not fuses_namespace
+    names = allocate_names([_name_request(index, fact, task_groups) for fact in facts])
     full_ids = {unit: name.full_task_id for unit, name in zip(order, names, strict=True)}
     crossings = _memory_crossings(index, datasets, memory, memory_edges, partition, full_ids)
     if crossings and not options.persist_memory:
         message = _crossing_message(crossings, partition.memory_conflicts, options)
         raise MemoryCrossingError(message, tuple(crossings))
     persisted = _persisted_by_task(crossings)
-    position = {unit: i for i, unit in enumerate(order)}
+    upstream: list[list[str]] = [[] for _ in order]  # per unit, in task order
+    for unit in order:
+        for head in successors[unit]:
+            upstream[head].append(full_ids[unit])
     tasks = tuple(
-        _planned_task(
-            index,
-            fact,
-            name,
-            [full_ids[u] for u in sorted(predecessors[unit], key=position.__getitem__)],
-            options,
-            persisted.get(name.full_task_id, ()),
-        )
+        _planned_task(index, fact, name, upstream[unit], options, persisted.get(full_ids[unit], ()))
         for unit, fact, name in zip(order, facts, names, strict=True)
     )
     notes = (*partition.warnings, *_transcoding_warnings(index, datasets, memory, memory_edges))
@@ -169,22 +173,6 @@ def _transcoding_warnings(
     return out
 
 
-def _task_graph(
-    index: PipelineIndex, partition: Partition
-) -> tuple[list[list[int]], list[list[int]]]:
-    """Distinct successor and predecessor units of every unit, in data-edge order."""
-    count = len(partition.members)
-    heads: list[dict[int, None]] = [{} for _ in range(count)]
-    tails: list[dict[int, None]] = [{} for _ in range(count)]
-    unit_of = partition.unit_of
-    for edge in index.edges:
-        source, target = unit_of[edge.source], unit_of[edge.target]
-        if source != target:
-            heads[source][target] = None
-            tails[target][source] = None
-    return [list(h) for h in heads], [list(t) for t in tails]
-
-
 class _UnitFacts(NamedTuple):
     """What one unit (a future task) is made of and asks for."""
 
@@ -199,12 +187,25 @@ class _UnitFacts(NamedTuple):
 
 
 def _facts_of(
-    traits: Sequence[NodeTraits], partition: Partition, unit: int, options: PlanOptions
+    traits: Sequence[NodeTraits], partition: Partition, unit: int, fuses_namespace: bool
 ) -> _UnitFacts:
+    """``fuses_namespace``: ``group_by: namespace`` is chosen."""
     members = partition.members[unit]
-    mine = [traits[v] for v in members]
     reasons = partition.reasons[unit]
-    by_namespace = options.fuses(GroupBy.NAMESPACE) and bool(reasons & NAMESPACE)
+    by_namespace = fuses_namespace and bool(reasons & NAMESPACE)
+    if len(members) == 1:  # most units: a single node, whose traits are the unit's
+        one = traits[members[0]]
+        return _UnitFacts(
+            nodes=members,
+            spark=one.spark,
+            profile=one.profile,
+            template=one.template,
+            tag_group=one.group,
+            fused_namespace=one.namespace[0] if by_namespace and one.namespace else None,
+            namespace=one.namespace,
+            reasons=reasons,
+        )
+    mine = [traits[v] for v in members]
     return _UnitFacts(
         nodes=members,
         spark=any(t.spark for t in mine),
@@ -231,11 +232,11 @@ def _common_namespace(namespaces: Sequence[tuple[str, ...]]) -> tuple[str, ...]:
     return common
 
 
-def _name_request(index: PipelineIndex, fact: _UnitFacts, options: PlanOptions) -> NameRequest:
-    """The name a task asks for: its tag group, fused namespace, node, or first node."""
+def _name_request(index: PipelineIndex, fact: _UnitFacts, task_groups: bool) -> NameRequest:
+    """The name a task asks for: its tag group, fused namespace, node, or first node
+    (``task_groups``: namespaces become TaskGroups)."""
     if fact.fused_namespace is not None and fact.tag_group is None:
         return NameRequest(fact.fused_namespace)
-    task_groups = options.namespace_task_groups and not options.fuses(GroupBy.NAMESPACE)
     namespace = fact.namespace if task_groups else ()
     namespace = namespace[: kept_namespace_levels(namespace)]
     if fact.tag_group is not None:

@@ -79,6 +79,8 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _balanced(text: str) -> bool:
+    if "[" not in text and "]" not in text:  # most names
+        return True
     depth = 0
     for char in text:
         if char == "[":

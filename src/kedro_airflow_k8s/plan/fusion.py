@@ -86,7 +86,8 @@ def reason_names(flags: int) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class _Units:
-    """A partition during fusion, with what each unit asks for."""
+    """A partition during fusion, with what each unit asks for; units are numbered in order of
+    their first node."""
 
     unit_of: list[int]  # node -> unit
     asks: dict[str, list[str | None]]  # "group"/"profile"/"template" -> value per unit
@@ -155,6 +156,9 @@ class _Merger:
         return _Units(unit_of, asks, reasons)
 
     def merged(self) -> _Units:
+        if self.unions == 0:  # every unit still its own root: the units as they were numbered
+            asks = {attribute: list(values) for attribute, values in self.asks.items()}
+            return _Units(list(self.units.unit_of), asks, list(self.reasons))
         return self.units_by_key([self.sets.find(u) for u in self.units.unit_of])
 
 
@@ -215,8 +219,8 @@ def _namespace_pairs(traits: Sequence[NodeTraits]) -> Iterable[Pair]:
             yield anchors.setdefault(trait.namespace[0], v), v
 
 
-def _quotient(index: PipelineIndex, unit_of: Sequence[int], count: int) -> list[list[int]]:
-    """The task graph: distinct unit successors of every unit."""
+def unit_successors(index: PipelineIndex, unit_of: Sequence[int], count: int) -> list[list[int]]:
+    """The task graph: distinct successor units of every unit, in data-edge order."""
     heads: list[dict[int, None]] = [{} for _ in range(count)]
     for edge in index.edges:
         source, target = unit_of[edge.source], unit_of[edge.target]
@@ -312,7 +316,7 @@ class _Fusion:
                 )
 
     def _fail_on_tag_cycle(self, units: _Units) -> None:
-        successors = _quotient(self.index, units.unit_of, units.count)
+        successors = unit_successors(self.index, units.unit_of, units.count)
         component, cyclic = _components(successors)
         if not cyclic:
             return
@@ -368,7 +372,7 @@ class _Fusion:
         key = self._namespace_keys(units)
         if len(set(key) - {None}) == sum(k is not None for k in key):
             return units  # one unit per namespace and ask: nothing to join
-        successors = _quotient(self.index, units.unit_of, units.count)
+        successors = unit_successors(self.index, units.unit_of, units.count)
         first = [len(units.unit_of)] * units.count
         for v, unit in enumerate(units.unit_of):
             first[unit] = min(first[unit], v)
@@ -412,15 +416,14 @@ class _Fusion:
         for v, unit in enumerate(units.unit_of):
             spark[unit] = spark[unit] or self.traits[v].spark
         named = TAG | NAMESPACE  # tasks that stand for a tag group or a namespace
+        groups, reasons = units.asks["group"], units.reasons
         can_chain = [
-            not spark[u] and units.asks["group"][u] is None and not units.reasons[u] & named
+            not spark[u] and groups[u] is None and not reasons[u] & named
             for u in range(units.count)
         ]
-        pod = [
-            tuple(_explicit(units.asks[attribute][u]) for attribute in ("profile", "template"))
-            for u in range(units.count)
-        ]
-        successors = _quotient(self.index, units.unit_of, units.count)
+        profiles, templates = units.asks["profile"], units.asks["template"]
+        pod = [(_explicit(profiles[u]), _explicit(templates[u])) for u in range(units.count)]
+        successors = unit_successors(self.index, units.unit_of, units.count)
         merger = _Merger(units)
         for tail, head in _chain_pairs(successors, can_chain, pod):
             merger.join(tail, head, CHAIN)
@@ -441,7 +444,7 @@ class _Fusion:
 
     def _resolve_cycles(self, before: _Units, fused: _Units, reason: int) -> _Units:
         """Merge each cyclic component of the task graph into one unit, or undo it."""
-        successors = _quotient(self.index, fused.unit_of, fused.count)
+        successors = unit_successors(self.index, fused.unit_of, fused.count)
         component, cyclic = _components(successors)
         if not cyclic:
             return fused

@@ -7,7 +7,7 @@ of a transcoded dataset (``table@spark``, ``table@pandas``) are one dataset, and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -54,13 +54,8 @@ def index_pipeline(pipeline: PipelineSpec) -> PipelineIndex:
     errors."""
     nodes = pipeline.nodes
     position = _positions(pipeline)
-    transcoded = pipeline.transcoded
-
-    def dataset_of(name: str) -> str:
-        return transcoded.get(name, name)
-
-    producer = _producers(nodes, pipeline.name, dataset_of)
-    edges = _edges(pipeline, position, producer, dataset_of)
+    producer = _producers(nodes, pipeline.name, pipeline.transcoded)
+    edges = _edges(pipeline, position, producer)
     if all(edge.source < edge.target for edge in edges):
         return PipelineIndex(nodes=nodes, edges=tuple(edges))
     heads: list[list[int]] = [[] for _ in nodes]
@@ -90,13 +85,14 @@ def _positions(pipeline: PipelineSpec) -> dict[str, int]:
 
 
 def _producers(
-    nodes: tuple[NodeSpec, ...], pipeline: str, dataset_of: Callable[[str], str]
+    nodes: tuple[NodeSpec, ...], pipeline: str, transcoded: Mapping[str, str]
 ) -> dict[str, tuple[int, str]]:
-    """Each dataset's producing node and the name it writes the dataset under."""
+    """Each dataset's producing node and the name it writes the dataset under (``transcoded``:
+    the dataset of each transcoded form, see :class:`PipelineSpec`)."""
     producer: dict[str, tuple[int, str]] = {}
     for position, node in enumerate(nodes):
         for name in node.outputs:
-            dataset = dataset_of(name)
+            dataset = transcoded.get(name, name)
             if dataset in producer:
                 other = nodes[producer[dataset][0]].name
                 raise PlanError(
@@ -112,20 +108,19 @@ def _edges(
     pipeline: PipelineSpec,
     position: Mapping[str, int],
     producer: Mapping[str, tuple[int, str]],
-    dataset_of: Callable[[str], str],
 ) -> list[Edge]:
     """The data edges of every node, then the dependencies Kedro adds that no data edge has."""
-    dependencies = pipeline.dependencies
+    dependencies, transcoded = pipeline.dependencies, pipeline.transcoded
     edges: list[Edge] = []
     for target, node in enumerate(pipeline.nodes):
-        first = len(edges)
+        linked: set[int] = set()
         for name in dict.fromkeys(node.inputs):
-            found = producer.get(dataset_of(name))
+            found = producer.get(transcoded.get(name, name))
             if found is not None:
                 edges.append(Edge(found[0], target, name, found[1]))
+                linked.add(found[0])
         if dependencies is None:
             continue
-        linked = {edge.source for edge in edges[first:]}
         for parent in dependencies.get(node.name, ()):
             source = position.get(parent)
             if source is None:

@@ -16,7 +16,7 @@ Collisions are settled in task order by ``_2``, ``_3``... suffixes, so names are
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kedro_airflow_k8s import names
 from kedro_airflow_k8s.names import FULL_TASK_ID_MAX, GROUP_ID_MAX, POD_NAME_MAX, TASK_ID_MAX, Names
@@ -25,16 +25,14 @@ from kedro_airflow_k8s.names import FULL_TASK_ID_MAX, GROUP_ID_MAX, POD_NAME_MAX
 _GROUP_JOIN_IDS = ("upstream_join_id", "downstream_join_id")
 
 
-@dataclass(frozen=True)
-class NameRequest:
+class NameRequest(NamedTuple):
     """What a task would like to be called: a name, inside the TaskGroups of ``namespace``."""
 
     name: str
     namespace: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class TaskName:
+class TaskName(NamedTuple):
     task_group: tuple[str, ...]
     task_id: str
     pod_name: str
