@@ -1,7 +1,7 @@
 """Scale benchmark: compile, DAG parse, memory and pods on synthetic Kedro projects.
 
     python benchmarks/scale_benchmark.py [--sizes 1000 5000 10000] [--repeat 3] [--seed 7]
-                                         [--profile] [--keep DIR]
+                                         [--profile] [--instructions] [--keep DIR]
     python benchmarks/scale_benchmark.py --fixtures [--keep DIR]
 
 For each size it writes a Kedro project whose pipeline has that many nodes (the seeded graphs of
@@ -25,7 +25,11 @@ bundled example and the test projects: each is copied, given the configuration
 ``kedro airflow-k8s compile --group-by STRATEGY --explain json``.
 
 It prints ratios against the baselines and whether the scale goals are met. ``--profile``
-adds where compile spends its time (cProfile of the largest size, in-process). Nothing is
+adds where compile spends its time (cProfile of the largest size, in-process).
+``--instructions`` adds the instructions each command executes at the smallest size, counted
+by valgrind's callgrind (one run of each, with one hash seed for all so that Kedro's set-ordered
+work, its namespace warnings among it, is the same in each): a count that does not move with
+the machine's load, where CPU times of the same command spread by 0.1 s and more. Nothing is
 asserted: the figures are for reading (see docs/performance.md).
 """
 
@@ -278,6 +282,79 @@ def paired_overheads(rounds: Mapping[str, Sequence[Run]]) -> dict[str, tuple[flo
 def rounds_below(rounds: Mapping[str, Sequence[Run]], ours: str, theirs: str) -> int:
     """In how many rounds ``ours`` took less CPU than ``theirs``."""
     return sum(a.cpu < b.cpu for a, b in zip(rounds[ours], rounds[theirs], strict=True))
+
+
+# --- instructions (callgrind) ---------------------------------------------------------------------
+
+HASH_SEED = "0"
+
+
+def count_instructions(command: Sequence[str], cwd: Path, env: dict[str, str]) -> int:
+    """Instructions ``command`` executes (its own process, not its children), as counted by
+    valgrind's callgrind."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        cwd=cwd,
+        env={**env, "PYTHONHASHSEED": HASH_SEED},
+        capture_output=True,
+        text=True,
+        timeout=DEFAULT_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} under valgrind failed:\n{done.stderr[-3000:]}")
+    return collected(done.stderr)
+
+
+def collected(valgrind_output: str) -> int:
+    """The instruction count callgrind reports (``==PID== Collected : N``)."""
+    for line in valgrind_output.splitlines():
+        _, found, count = line.partition("Collected :")
+        if found:
+            return int(count.strip())
+    raise SystemExit(f"no instruction count in valgrind's output:\n{valgrind_output[-3000:]}")
+
+
+def instructions(
+    project: Path, out: Path, env: dict[str, str], baseline: Path | None
+) -> dict[str, int]:
+    """Each timed command's instructions, two at a time (the bytecode caches are filled by the
+    timed runs before)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(out.parent / "pycache")
+    commands = {
+        "bare load": (kedro("registry", "list"), env),
+        "compile": (kedro("airflow-k8s", "compile", "-o", str(out / "ours")), env),
+    }
+    if baseline is not None:
+        commands["compile before"] = (
+            kedro("airflow-k8s", "compile", "-o", str(out / "before")),
+            {**env, "PYTHONPATH": str(baseline)},
+        )
+    if has_kedro_airflow():
+        commands["kedro-airflow"] = (
+            kedro("airflow", "create", "-t", str(out / "kedro_airflow")),
+            env,
+        )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = {
+            name: pool.submit(count_instructions, command, project, command_env)
+            for name, (command, command_env) in commands.items()
+        }
+        return {name: future.result() for name, future in counts.items()}
+
+
+def print_instructions(size: int, counts: Mapping[str, int]) -> None:
+    print(f"\n== instructions executed ({size} nodes, callgrind, PYTHONHASHSEED={HASH_SEED}) ==")
+    bare = counts["bare load"]
+    for name, count in counts.items():
+        print(f"{name:<16} {count / 1e6:>10,.0f} M  {(count - bare) / 1e6:>+8,.0f} M")
+    ours = counts["compile"] - bare
+    for other in ("kedro-airflow", "compile before"):
+        if other in counts:
+            print(f"overhead, compile / {other}: {_ratio(ours, counts[other] - bare)}")
 
 
 # --- parsing DAG files ---------------------------------------------------------------------------
@@ -832,6 +909,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-parse", action="store_true", help="leave out the DAG parses (compile only)"
     )
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count each command's instructions with valgrind (smallest size)",
+    )
+    parser.add_argument(
         "--fixtures",
         action="store_true",
         help="only the pods per strategy of the bundled example and the test projects",
@@ -891,6 +973,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print_goals(results)
         smallest, largest = min(args.sizes), max(args.sizes)
         print_imports(smallest, compile_imports(root / f"scale_{smallest}", root, env))
+        if args.instructions:
+            counts = instructions(
+                root / f"scale_{smallest}", root / f"work_{smallest}", env, args.baseline_src
+            )
+            print_instructions(smallest, counts)
         if args.profile:
             profile = profile_compile(root / f"scale_{largest}", root / f"work_{largest}", env)
             print_profile(largest, profile)

@@ -92,3 +92,22 @@ def test_fixture_pods_are_counted_from_compile_explain(tmp_path: Path) -> None:
     assert rows["none"][3] == "6/6"
     # each project was copied and given the plugin's config by init when it had none
     assert (tmp_path / "modular_project" / "conf" / "base" / "kedro-airflow-k8s.yaml").is_file()
+
+
+def test_the_instruction_count_is_read_from_callgrinds_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The benchmark's ``--instructions`` reads the total callgrind prints when the command
+    ends; output without one stops the benchmark instead of reading as zero."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("scale_benchmark", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclasses look their module up
+    monkeypatch.setattr(sys, "path", list(sys.path))  # it puts its folder first
+    spec.loader.exec_module(module)
+    report = "==123== Events    : Ir\n==123== Collected : 9543273747\n==123==\n==123== I   refs: 9"
+    assert module.collected(report) == 9_543_273_747
+    with pytest.raises(SystemExit, match="no instruction count"):
+        module.collected("==123== error\n")
