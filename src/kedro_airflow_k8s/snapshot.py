@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 
 class DatasetSource(str, Enum):
@@ -21,8 +22,7 @@ class DatasetSource(str, Enum):
     NONE = "none"  # no catalog entry and no factory: an in-memory dataset at run time
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
+class DatasetSpec(NamedTuple):
     """A dataset as configured in the catalog (never instantiated)."""
 
     name: str
@@ -41,8 +41,7 @@ class DatasetSpec:
         return short in {"MemoryDataset", "MemoryDataSet", "SharedMemoryDataset"}
 
 
-@dataclass(frozen=True)
-class NodeSpec:
+class NodeSpec(NamedTuple):
     """One Kedro node.
 
     ``annotations`` maps each annotated parameter of the node's function (and ``return``) to

@@ -258,7 +258,7 @@ def test_any_strings_leave_the_generated_code_unchanged(
     planned = build_plan(pipe, datasets, PlanOptions(resource_profiles=frozenset({"__default__"})))
     plan = replace(
         planned,
-        tasks=tuple(replace(t, nodes=(n,)) for t, n in zip(planned.tasks, names, strict=True)),
+        tasks=tuple(t._replace(nodes=(n,)) for t, n in zip(planned.tasks, names, strict=True)),
     )
     spec = build_spec(plan, run_config, context)
     source = render_dag(spec)

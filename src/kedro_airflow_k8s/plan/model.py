@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
+from typing import NamedTuple
 
 
 class TaskKind(str, Enum):
@@ -74,8 +75,7 @@ class PlanOptions:
         return isinstance(self.group_by, frozenset) and strategy in self.group_by
 
 
-@dataclass(frozen=True)
-class PlannedTask:
+class PlannedTask(NamedTuple):
     """One Airflow task.
 
     ``nodes`` are Kedro node names in the pipeline's topological order; ``upstream`` holds the
