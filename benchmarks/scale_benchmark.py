@@ -70,8 +70,7 @@ def ungrouped_nodes(size: int, seed: int) -> list[NodeSpec]:
     """The plan benchmark's pipeline without tag groups and spark traits: a task per node."""
     pipeline = synthetic_pipeline(size, seed, 0.0).pipeline
     return [
-        dataclasses.replace(
-            node,
+        node._replace(
             tags=tuple(t for t in node.tags if not t.startswith("airflow.") and t != SPARK_TAG),
             annotations=(),
         )
