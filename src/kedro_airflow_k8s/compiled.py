@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.features.api import Artifacts
 from kedro_airflow_k8s.plan.model import TaskPlan
-from kedro_airflow_k8s.runtime.spec import DagSpec
+
+if TYPE_CHECKING:  # the SPEC's types, for mypy: compile writes the SPEC without importing them
+    from kedro_airflow_k8s.runtime.spec import DagSpec
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kedro_airflow_k8s.errors import PlanError
 from kedro_airflow_k8s.yaml_text import flow_scalar, omegaconf_literal
@@ -21,8 +21,7 @@ class GroupingCycleError(PlanError):
         self.cycle = cycle
 
 
-@dataclass(frozen=True)
-class Crossing:
+class Crossing(NamedTuple):
     """An in-memory dataset that one task writes and another task reads."""
 
     dataset: str

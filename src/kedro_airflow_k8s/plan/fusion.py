@@ -40,6 +40,7 @@ import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from kedro_airflow_k8s.errors import PlanError
 from kedro_airflow_k8s.plan.errors import GroupingCycleError
@@ -69,8 +70,7 @@ Pair = tuple[int, int]
 Refusal = Callable[[Pair, str], None]
 
 
-@dataclass(frozen=True)
-class Partition:
+class Partition(NamedTuple):
     """Nodes (by index) split into units; units are numbered in order of their first node."""
 
     unit_of: tuple[int, ...]

@@ -8,7 +8,6 @@ of a transcoded dataset (``table@spark``, ``table@pandas``) are one dataset, and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from kedro_airflow_k8s.errors import PlanError
@@ -30,8 +29,7 @@ class Edge(NamedTuple):
     written: str
 
 
-@dataclass(frozen=True)
-class PipelineIndex:
+class PipelineIndex(NamedTuple):
     """Nodes in a topological order (Kedro's order where it is one) and the edges between them,
     in the order of their target node (and of its inputs)."""
 

@@ -24,21 +24,21 @@ from kedro_airflow_k8s.features.registry import FEATURES, SECTIONS
 from kedro_airflow_k8s.names import Names
 from kedro_airflow_k8s.plan.model import PlannedTask, TaskPlan
 from kedro_airflow_k8s.render.literals import to_literal
-from kedro_airflow_k8s.runtime.spec import (
-    DagSpec,
-    JinjaValue,
-    ProfileSpec,
-    SecretSpec,
-    TaskSpec,
-    Text,
-)
 
-if TYPE_CHECKING:  # jinja2 is imported when a file is rendered
+if TYPE_CHECKING:  # jinja2 is imported when a file is rendered; the SPEC types are for mypy
     from collections.abc import Mapping
 
     import jinja2
 
     from kedro_airflow_k8s.features.mlflow.settings import MlflowSettings
+    from kedro_airflow_k8s.runtime.spec import (
+        DagSpec,
+        JinjaValue,
+        ProfileSpec,
+        SecretSpec,
+        TaskSpec,
+        Text,
+    )
 
 FINAL_TASK_ID = "pipeline_complete"
 

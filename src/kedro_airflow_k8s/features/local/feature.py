@@ -20,11 +20,10 @@ from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.features.api import Artifacts, Feature, SectionInputs
 from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME, InMemoryConfig
 from kedro_airflow_k8s.features.local.config import EXECUTION_KUBERNETES
-from kedro_airflow_k8s.runtime.spec import DagSpec
 
 if TYPE_CHECKING:
     from kedro_airflow_k8s.project import LoadedProject
-    from kedro_airflow_k8s.runtime.spec import LocalSpec
+    from kedro_airflow_k8s.runtime.spec import DagSpec, LocalSpec
 
 SPEC_KEY: Final = "local"
 
