@@ -321,6 +321,9 @@ def instructions(
     timed runs before)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind (e.g. apt-get install valgrind)")
+
     env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(out.parent / "pycache")
     commands = {

@@ -533,7 +533,15 @@ NESTED: dict[str, tuple[str, str]] = {
         "b: {type: true, filepath: ~}\nc: {type: 'yes'}\nd: {type: .inf}\ne: {type: 1_0}\n",
         "fast",
     ),
-    "a value nested deep": ("a:\n  type: A\n  x: " + "[" * 900 + "]" * 900 + "\n", "fast"),
+    "a value nested deep": ("a:\n  type: A\n  x: " + "[" * 62 + "]" * 62 + "\n", "fast"),
+    "a value nested deeper than read from events": (
+        "a:\n  type: A\n  x: " + "[" * 63 + "]" * 63 + "\n",
+        "whole",
+    ),
+    "a type nested deeper than read from events": (
+        "a:\n  x: " + "[" * 300 + "]" * 300 + "\n  type: A\n",
+        "whole",
+    ),
     "a value nested beyond YAML's depth": (
         "a:\n  type: A\n  x: " + "[" * 1001 + "]" * 1001 + "\n",
         "whole",

@@ -253,6 +253,10 @@ _STR, _MAP, _SEQ = (_TAG + name for name in ("str", "map", "seq"))
 _BUILT = frozenset(_TAG + name for name in ("int", "float", "bool"))
 _SCALAR_TAGS = frozenset((_STR, _TAG + "null", *_BUILT))
 _NOT_PLAIN = object()
+# Deeper files are built whole: building them recurses about once per level (OmegaConf's YAML
+# loader, and PyYAML's own composer where OmegaConf's loader is the pure-Python one), so past some
+# depth that build fails with RecursionError, which the events alone would not show.
+_PLAIN_DEPTH = 64
 
 
 def _plain_entries(loader: Any, limit: int | None) -> Any:
@@ -270,14 +274,15 @@ def _plain_entries(loader: Any, limit: int | None) -> Any:
     * every int, float and bool builds (an explicit ``!!int many`` does not);
     * an entry's ``type``, when it has one, is a scalar;
     * at most ``limit`` nodes (OmegaConf's expanded node limit; without aliases every node
-      counts once).
+      counts once);
+    * nodes nested at most ``_PLAIN_DEPTH`` deep (building deeper ones recurses, and a file deep
+      enough makes Python's recursion limit the loader's error).
 
     Building such a file whole could neither fail nor give other types, and of it the caller
     reads only the keys, types and text entries; any other text is built whole, with OmegaConf's
     own values and errors. Reading events composes no nodes, and a plain scalar whose first
     character starts none of the loader's implicit resolvers is text without asking them. A
-    YAML error is raised at the event where composing the text would raise it. The walk is a
-    loop (a deeply nested file needs no deep recursion, as for the composer)."""
+    YAML error is raised at the event where composing the text would raise it."""
     import yaml
 
     get = loader.get_event
@@ -360,6 +365,8 @@ def _plain_entries(loader: Any, limit: int | None) -> Any:
             frames.append([set(), True])
         elif tag == _SEQ:
             frames.append(None)
+        if len(frames) > _PLAIN_DEPTH:
+            return _NOT_PLAIN
         event = get()
     if limit is not None and nodes > limit:
         return _NOT_PLAIN
