@@ -222,6 +222,34 @@ def median_run(runs: Sequence[Run]) -> Run:
     )
 
 
+Commands = dict[str, tuple[list[str], dict[str, str]]]
+
+
+def compared_commands(
+    out: Path, env: dict[str, str], with_kedro_airflow: bool, baseline: Path | None = None
+) -> Commands:
+    """The commands compared, by name, each with its environment: the bare load, compile, the
+    ``baseline`` version's compile and kedro-airflow's ``create``, writing under ``out``; all
+    with the bytecode cache of the work folder (see :func:`time_commands`)."""
+    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(out.parent / "pycache")
+    commands: Commands = {
+        "bare load": (kedro("registry", "list"), env),
+        "compile": (kedro("airflow-k8s", "compile", "-o", str(out / "ours")), env),
+    }
+    if baseline is not None:
+        commands["compile before"] = (
+            kedro("airflow-k8s", "compile", "-o", str(out / "before")),
+            {**env, "PYTHONPATH": str(baseline)},
+        )
+    if with_kedro_airflow:
+        commands["kedro-airflow"] = (
+            kedro("airflow", "create", "-t", str(out / "kedro_airflow")),
+            env,
+        )
+    return commands
+
+
 def time_commands(
     project: Path,
     out: Path,
@@ -238,23 +266,7 @@ def time_commands(
     would also pay for compiling the plugin's modules, which kedro-airflow, Kedro and the rest,
     installed, do not. The cache lives in the work folder (``PYTHONPYCACHEPREFIX``) and one
     run of each command before the timed ones fills it."""
-    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(out.parent / "pycache")
-    commands = {
-        "bare load": (kedro("registry", "list"), env),
-        "compile": (kedro("airflow-k8s", "compile", "-o", str(out / "ours")), env),
-    }
-    if baseline is not None:
-        before = {**env, "PYTHONPATH": str(baseline)}
-        commands["compile before"] = (
-            kedro("airflow-k8s", "compile", "-o", str(out / "before")),
-            before,
-        )
-    if with_kedro_airflow:
-        commands["kedro-airflow"] = (
-            kedro("airflow", "create", "-t", str(out / "kedro_airflow")),
-            env,
-        )
+    commands = compared_commands(out, env, with_kedro_airflow, baseline)
     for command, command_env in commands.values():  # fill the bytecode and file system caches
         measure(command, project, command_env)
     runs: dict[str, list[Run]] = {name: [] for name in commands}
@@ -323,23 +335,7 @@ def instructions(
 
     if shutil.which("valgrind") is None:
         raise SystemExit("--instructions needs valgrind (e.g. apt-get install valgrind)")
-
-    env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(out.parent / "pycache")
-    commands = {
-        "bare load": (kedro("registry", "list"), env),
-        "compile": (kedro("airflow-k8s", "compile", "-o", str(out / "ours")), env),
-    }
-    if baseline is not None:
-        commands["compile before"] = (
-            kedro("airflow-k8s", "compile", "-o", str(out / "before")),
-            {**env, "PYTHONPATH": str(baseline)},
-        )
-    if has_kedro_airflow():
-        commands["kedro-airflow"] = (
-            kedro("airflow", "create", "-t", str(out / "kedro_airflow")),
-            env,
-        )
+    commands = compared_commands(out, env, has_kedro_airflow(), baseline)
     with ThreadPoolExecutor(max_workers=2) as pool:
         counts = {
             name: pool.submit(count_instructions, command, project, command_env)
