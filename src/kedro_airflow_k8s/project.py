@@ -24,10 +24,9 @@ import typing
 import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from kedro_airflow_k8s.catalog_config import read_catalog_types
 from kedro_airflow_k8s.collector import collector_paused
@@ -49,8 +48,7 @@ from kedro_airflow_k8s.snapshot import (
 )
 
 
-@dataclass(frozen=True)
-class LoadedProject:
+class LoadedProject(NamedTuple):
     """What a command gets from the project: the snapshot and the validated plugin config."""
 
     snapshot: ProjectSnapshot

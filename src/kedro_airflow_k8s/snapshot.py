@@ -8,8 +8,8 @@ and rendering stages can be tested with hand-built snapshots.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from enum import Enum
+from types import MappingProxyType
 from typing import NamedTuple
 
 
@@ -58,8 +58,7 @@ class NodeSpec(NamedTuple):
     annotations: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class PipelineSpec:
+class PipelineSpec(NamedTuple):
     """A registered pipeline: its nodes in Kedro's topological order, and Kedro's own view of
     how they depend on each other.
 
@@ -73,11 +72,10 @@ class PipelineSpec:
     name: str
     nodes: tuple[NodeSpec, ...]
     dependencies: Mapping[str, tuple[str, ...]] | None = None
-    transcoded: Mapping[str, str] = field(default_factory=dict)
+    transcoded: Mapping[str, str] = MappingProxyType({})  # read-only: one shared empty default
 
 
-@dataclass(frozen=True)
-class ProjectSnapshot:
+class ProjectSnapshot(NamedTuple):
     """Everything the later stages read from the Kedro project, loaded once per command."""
 
     project_name: str
