@@ -478,7 +478,7 @@ def synthetic_pods(size: int, seed: int) -> dict[str, dict[str, Any]]:
         out[scenario.name] = {}
         for strategy in STRATEGIES:
             chosen = group_by_strategies(strategy.split(","))
-            options = dataclasses.replace(scenario.options, group_by=chosen)
+            options = scenario.options._replace(group_by=chosen)
             try:
                 plan = build_plan(synthetic.pipeline, synthetic.datasets, options)
             except PluginError as error:

@@ -73,6 +73,7 @@ def assert_valid_plan(pipe: PipelineSpec, plan: TaskPlan) -> None:
     planned = [n for t in plan.tasks for n in t.nodes]
     assert sorted(planned) == sorted(names), "every node in exactly one task"
     where = task_of(plan)
+    by_id = {t.full_task_id: t for t in plan.tasks}
     position = {t.full_task_id: i for i, t in enumerate(plan.tasks)}
     assert len(position) == len(plan.tasks), "full task ids are unique"
     for task in plan.tasks:
@@ -83,7 +84,7 @@ def assert_valid_plan(pipe: PipelineSpec, plan: TaskPlan) -> None:
         assert task.full_task_id not in task.upstream
     for source, target in kedro_edges(pipe):
         if where[source] != where[target]:
-            upstream = plan.task(where[target]).upstream
+            upstream = by_id[where[target]].upstream
             assert where[source] in upstream, f"edge {source} -> {target} is a direct upstream"
     order = {n: i for i, n in enumerate(names)}
     for task in plan.tasks:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -256,8 +255,7 @@ def test_any_strings_leave_the_generated_code_unchanged(
     run_config = parse_config(config).run_config
     pipe, datasets = _chain([f"n{i}" for i in range(len(names))])
     planned = build_plan(pipe, datasets, PlanOptions(resource_profiles=frozenset({"__default__"})))
-    plan = replace(
-        planned,
+    plan = planned._replace(
         tasks=tuple(t._replace(nodes=(n,)) for t, n in zip(planned.tasks, names, strict=True)),
     )
     spec = build_spec(plan, run_config, context)

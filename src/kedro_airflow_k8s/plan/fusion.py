@@ -39,7 +39,6 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from kedro_airflow_k8s.errors import PlanError
@@ -84,8 +83,7 @@ def reason_names(flags: int) -> tuple[str, ...]:
     return tuple(name for flag, name in REASON_NAMES if flags & flag)
 
 
-@dataclass(frozen=True)
-class _Units:
+class _Units(NamedTuple):
     """A partition during fusion, with what each unit asks for; units are numbered in order of
     their first node."""
 
@@ -94,7 +92,7 @@ class _Units:
     reasons: list[int]  # per unit
 
     @property
-    def count(self) -> int:
+    def size(self) -> int:
         return len(self.reasons)
 
 
@@ -106,7 +104,7 @@ class _Merger:
 
     def __init__(self, units: _Units) -> None:
         self.units = units
-        self.sets = DisjointSets(units.count)
+        self.sets = DisjointSets(units.size)
         self.asks = {attribute: list(values) for attribute, values in units.asks.items()}
         self.reasons = list(units.reasons)
         self.unions = 0
@@ -139,11 +137,11 @@ class _Merger:
         return None
 
     def units_by_key(self, keys: Sequence[int], fallback: _Units | None = None) -> _Units:
-        """New units from a key per node: a root of this merger, or ``count + unit`` for a
+        """New units from a key per node: a root of this merger, or ``size + unit`` for a
         unit of ``fallback`` (the units a stage falls back to)."""
         numbers: dict[int, int] = {}
         unit_of = [numbers.setdefault(key, len(numbers)) for key in keys]
-        offset = self.units.count
+        offset = self.units.size
         asks: dict[str, list[str | None]] = {attribute: [] for attribute in self.asks}
         reasons: list[int] = []
         for key in numbers:  # in unit number order
@@ -187,7 +185,7 @@ def partition_nodes(
         units = fusion.by_namespace_runs(units)
     if options.fuses(GroupBy.CHAIN):
         units = fusion.by_chains(units)
-    members: list[list[int]] = [[] for _ in range(units.count)]
+    members: list[list[int]] = [[] for _ in range(units.size)]
     for v, unit in enumerate(units.unit_of):
         members[unit].append(v)
     return Partition(
@@ -316,7 +314,7 @@ class _Fusion:
                 )
 
     def _fail_on_tag_cycle(self, units: _Units) -> None:
-        successors = unit_successors(self.index, units.unit_of, units.count)
+        successors = unit_successors(self.index, units.unit_of, units.size)
         component, cyclic = _components(successors)
         if not cyclic:
             return
@@ -372,8 +370,8 @@ class _Fusion:
         key = self._namespace_keys(units)
         if len(set(key) - {None}) == sum(k is not None for k in key):
             return units  # one unit per namespace and ask: nothing to join
-        successors = unit_successors(self.index, units.unit_of, units.count)
-        first = [len(units.unit_of)] * units.count
+        successors = unit_successors(self.index, units.unit_of, units.size)
+        first = [len(units.unit_of)] * units.size
         for v, unit in enumerate(units.unit_of):
             first[unit] = min(first[unit], v)
         merger = _Merger(units)
@@ -387,8 +385,8 @@ class _Fusion:
     def _namespace_keys(self, units: _Units) -> list[tuple[str | None, ...] | None]:
         """Per unit: (top-level namespace, profile, template) when it is untagged, runs no
         spark node and all its nodes share one top-level namespace; else None."""
-        namespace: list[str | None] = [None] * units.count
-        eligible = [units.asks["group"][u] is None for u in range(units.count)]
+        namespace: list[str | None] = [None] * units.size
+        eligible = [units.asks["group"][u] is None for u in range(units.size)]
         for v, unit in enumerate(units.unit_of):
             trait = self.traits[v]
             top = trait.namespace[0] if trait.namespace else None
@@ -403,7 +401,7 @@ class _Fusion:
             )
             if eligible[u]
             else None
-            for u in range(units.count)
+            for u in range(units.size)
         ]
 
     # -- stage 5: chains -------------------------------------------------------------------
@@ -412,18 +410,17 @@ class _Fusion:
         """Contract every edge of the task graph that is the only way out of its tail and the
         only way into its head (see the module docstring); the edges so chosen form disjoint
         paths, so contracting them all at once gives the same as one at a time."""
-        spark = [False] * units.count
+        spark = [False] * units.size
         for v, unit in enumerate(units.unit_of):
             spark[unit] = spark[unit] or self.traits[v].spark
         named = TAG | NAMESPACE  # tasks that stand for a tag group or a namespace
         groups, reasons = units.asks["group"], units.reasons
         can_chain = [
-            not spark[u] and groups[u] is None and not reasons[u] & named
-            for u in range(units.count)
+            not spark[u] and groups[u] is None and not reasons[u] & named for u in range(units.size)
         ]
         profiles, templates = units.asks["profile"], units.asks["template"]
-        pod = [(_explicit(profiles[u]), _explicit(templates[u])) for u in range(units.count)]
-        successors = unit_successors(self.index, units.unit_of, units.count)
+        pod = [(_explicit(profiles[u]), _explicit(templates[u])) for u in range(units.size)]
+        successors = unit_successors(self.index, units.unit_of, units.size)
         merger = _Merger(units)
         for tail, head in _chain_pairs(successors, can_chain, pod):
             merger.join(tail, head, CHAIN)
@@ -444,7 +441,7 @@ class _Fusion:
 
     def _resolve_cycles(self, before: _Units, fused: _Units, reason: int) -> _Units:
         """Merge each cyclic component of the task graph into one unit, or undo it."""
-        successors = unit_successors(self.index, fused.unit_of, fused.count)
+        successors = unit_successors(self.index, fused.unit_of, fused.size)
         component, cyclic = _components(successors)
         if not cyclic:
             return fused
@@ -459,7 +456,7 @@ class _Fusion:
                 undone.add(component[units[0]])
                 self._report_undone(fused, set(units), conflict, reason)
         keys = [
-            fused.count + before.unit_of[v] if component[unit] in undone else merger.sets.find(unit)
+            fused.size + before.unit_of[v] if component[unit] in undone else merger.sets.find(unit)
             for v, unit in enumerate(fused.unit_of)
         ]
         return merger.units_by_key(keys, before)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import Enum
-from functools import cached_property
 from typing import NamedTuple
 
 
@@ -45,9 +43,11 @@ def group_by_strategies(names: Iterable[str] | str) -> frozenset[GroupBy]:
     return frozenset(chosen) - {GroupBy.NONE}
 
 
-@dataclass(frozen=True)
-class PlanOptions:
-    """Settings that shape the plan (taken from run_config and the command line)."""
+class PlanOptions(NamedTuple):
+    """Settings that shape the plan (taken from run_config and the command line).
+
+    ``group_by`` is kept as given (one strategy or several, ``none`` among them or not);
+    :meth:`fuses` is how the plan reads it."""
 
     resources_tag_prefix: str = "resources."
     machine_tag_prefix: str = "machine."
@@ -65,14 +65,12 @@ class PlanOptions:
     resource_profiles: frozenset[str] = frozenset()  # names configured under run_config.resources
     pod_templates: frozenset[str] = frozenset()  # names under run_config.kubernetes_pod_templates
 
-    def __post_init__(self) -> None:
-        chosen = self.group_by
-        strategies = {chosen} if isinstance(chosen, GroupBy) else set(chosen)
-        object.__setattr__(self, "group_by", frozenset(strategies - {GroupBy.NONE}))
-
     def fuses(self, strategy: GroupBy) -> bool:
-        """Is ``strategy`` among the chosen ``group_by`` strategies?"""
-        return isinstance(self.group_by, frozenset) and strategy in self.group_by
+        """Is ``strategy`` among the chosen ``group_by`` strategies? (``none`` never is.)"""
+        if strategy is GroupBy.NONE:
+            return False
+        chosen = self.group_by
+        return strategy == chosen if isinstance(chosen, GroupBy) else strategy in chosen
 
 
 class PlannedTask(NamedTuple):
@@ -106,18 +104,17 @@ class PlannedTask(NamedTuple):
         return ".".join((*self.task_group, self.task_id))
 
 
-@dataclass(frozen=True)
-class TaskPlan:
+class TaskPlan(NamedTuple):
     """The tasks of one pipeline, in a topological order of the task graph."""
 
     pipeline: str
     tasks: tuple[PlannedTask, ...]
-    warnings: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = ()
 
     def task(self, full_task_id: str) -> PlannedTask:
-        """The task with this full id (KeyError if none)."""
-        return self._by_full_id[full_task_id]
-
-    @cached_property
-    def _by_full_id(self) -> dict[str, PlannedTask]:
-        return {task.full_task_id: task for task in self.tasks}
+        """The task with this full id (KeyError if none); a scan of the tasks, for checks and
+        tests (a caller asking for many builds its own index)."""
+        for task in self.tasks:
+            if task.full_task_id == full_task_id:
+                return task
+        raise KeyError(full_task_id)
