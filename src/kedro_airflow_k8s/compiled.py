@@ -3,9 +3,9 @@ the DAGs of one compile do not collide."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.features.api import Artifacts
@@ -15,8 +15,7 @@ if TYPE_CHECKING:  # the SPEC's types, for mypy: compile writes the SPEC without
     from kedro_airflow_k8s.runtime.spec import DagSpec
 
 
-@dataclass(frozen=True)
-class CompiledDag:
+class CompiledDag(NamedTuple):
     """One pipeline's DAG: the plan, the SPEC, the file text and the features' artifacts."""
 
     dag_id: str
@@ -25,7 +24,8 @@ class CompiledDag:
     spec: DagSpec
     source: str
     warnings: tuple[str, ...] = ()
-    artifacts: dict[str, Artifacts] = field(default_factory=dict)  # spec key -> artifacts
+    # spec key -> artifacts (the default: one shared, read-only empty mapping)
+    artifacts: Mapping[str, Artifacts] = MappingProxyType({})
 
 
 def check_distinct_dags(compiled: Sequence[CompiledDag]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 if TYPE_CHECKING:
     from kedro_airflow_k8s.config.models import RunConfig
@@ -31,8 +31,7 @@ class Artifacts:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class SectionInputs:
+class SectionInputs(NamedTuple):
     """What a feature's SPEC section is made from.
 
     ``taken`` holds the DAG's task ids: a feature claims the ids of the tasks it adds from it

@@ -7,11 +7,10 @@ call that builds the DAG. No I/O beyond reading the package's own template and r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from kedro_airflow_k8s import __version__, dag_tags, names
 from kedro_airflow_k8s.config.base import DEFAULT_START_DATE
@@ -50,8 +49,7 @@ class Unset:
 UNSET = Unset()
 
 
-@dataclass(frozen=True)
-class DagContext:
+class DagContext(NamedTuple):
     """What the DAG says about where it comes from."""
 
     project_name: str

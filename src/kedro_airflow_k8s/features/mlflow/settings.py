@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from kedro_airflow_k8s.errors import ConfigError
@@ -36,14 +36,13 @@ _RANDOM_NAME_RESOLVER = "km.random_name"
 _KEDRO_MLFLOW_NAMES = frozenset({"kedro_mlflow", "kedro-mlflow"})
 
 
-@dataclass(frozen=True)
-class MlflowSettings:
+class MlflowSettings(NamedTuple):
     """The parts of a project's kedro-mlflow configuration the DAG depends on."""
 
     tracking_uri: str
     experiment_name: str | None  # None: kedro-mlflow uses the package name
     artifact_location: str | None = None
-    experiment_tags: Mapping[str, str] = field(default_factory=dict)
+    experiment_tags: Mapping[str, str] = MappingProxyType({})  # read-only shared default
     run_name: str | None = None
     fixed_run_id: str | None = None  # tracking.run.id: every `kedro run` logs into that run
     disabled_pipelines: tuple[str, ...] = ()
