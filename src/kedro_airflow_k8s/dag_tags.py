@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kedro_airflow_k8s.names import marked
 
@@ -78,8 +78,7 @@ def is_generated(tags: Iterable[str]) -> bool:
     return value_of(tags, GENERATED) is not None
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """What the tags of a generated DAG say about where it comes from."""
 
     version: str

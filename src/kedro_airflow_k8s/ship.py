@@ -40,9 +40,8 @@ import signal
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from kedro_airflow_k8s.deadline import DEFAULT_TIMEOUT, Deadline
 from kedro_airflow_k8s.errors import PluginError, RemoteError, TimedOut
@@ -69,8 +68,7 @@ _TEMP_NAME_ROOM = 200
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
-@dataclass(frozen=True)
-class Destination:
+class Destination(NamedTuple):
     """A parsed destination: ``scheme`` is ``""`` for a local folder."""
 
     scheme: str
