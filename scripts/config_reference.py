@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from kedro_airflow_k8s.config.base import declared_type
 from kedro_airflow_k8s.config.models import PluginConfig
 
 
@@ -95,13 +96,14 @@ def _section(model: type[BaseModel], path: str, lines: list[str]) -> None:
     nested: list[tuple[type[BaseModel], str]] = []
     for name, field in model.model_fields.items():
         key = field.alias or name
+        annotation = declared_type(field.annotation)
         meaning = (field.description or "").replace("|", "\\|")
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        shown = str(extra.get("shown_type") or _type_name(field.annotation))
+        shown = str(extra.get("shown_type") or _type_name(annotation))
         lines.append(f"| `{key}` | {shown}{_bounds(field)} | {_default(field)} | {meaning} |")
-        sub = _nested_model(field.annotation)
+        sub = _nested_model(annotation)
         if sub is not None:
-            origin = typing.get_origin(field.annotation)
+            origin = typing.get_origin(annotation)
             suffix = "[]" if origin is list else ".<name>" if origin is dict else ""
             nested.append((sub, f"{path}.{key}{suffix}" if path else f"{key}{suffix}"))
     lines.append("")

@@ -533,6 +533,12 @@ NESTED: dict[str, tuple[str, str]] = {
         "b: {type: true, filepath: ~}\nc: {type: 'yes'}\nd: {type: .inf}\ne: {type: 1_0}\n",
         "fast",
     ),
+    "resolver-looking texts and values repeated": (
+        "a: {type: A, filepath: f, n: no, t: true, o: 0o7, e: '1'}\n"
+        "b: {type: A, filepath: f, n: no, t: true, o: 0o7, e: 1, 'no': no}\n"
+        "c: {type: true, filepath: 'true', no: f}\nd: no\ne: filepath\nf: 'no'\ng: true\n",
+        "fast",
+    ),
     "a value nested deep": ("a:\n  type: A\n  x: " + "[" * 62 + "]" * 62 + "\n", "fast"),
     "a value nested deeper than read from events": (
         "a:\n  type: A\n  x: " + "[" * 63 + "]" * 63 + "\n",

@@ -39,6 +39,7 @@ def _config_models() -> Iterator[type[Any]]:
     from pydantic import BaseModel
 
     from kedro_airflow_k8s.config import PluginConfig
+    from kedro_airflow_k8s.config.base import declared_type
 
     todo: list[Any] = [PluginConfig]
     seen: set[type[Any]] = set()
@@ -47,7 +48,7 @@ def _config_models() -> Iterator[type[Any]]:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             if annotation not in seen:
                 seen.add(annotation)
-                todo += [field.annotation for field in annotation.model_fields.values()]
+                todo += [declared_type(f.annotation) for f in annotation.model_fields.values()]
         elif typing.get_origin(annotation) is not None or isinstance(annotation, types.UnionType):
             todo += list(typing.get_args(annotation))
     return iter(sorted(seen, key=lambda model: model.__name__))

@@ -281,7 +281,8 @@ def _plain_entries(loader: Any, limit: int | None) -> Any:
     Building such a file whole could neither fail nor give other types, and of it the caller
     reads only the keys, types and text entries; any other text is built whole, with OmegaConf's
     own values and errors. Reading events composes no nodes, and a plain scalar whose first
-    character starts none of the loader's implicit resolvers is text without asking them. A
+    character starts none of the loader's implicit resolvers, or that resolved as text before in
+    the same file, is text without asking them. A
     YAML error is raised at the event where composing the text would raise it."""
     import yaml
 
@@ -319,9 +320,12 @@ def _plain_entries(loader: Any, limit: int | None) -> Any:
             and is_scalar
             and event.tag is None
             and event.anchor is None
-            and (not event.implicit[0] or (value and value[0] not in resolvers))
+            and (
+                not event.implicit[0]
+                or (value and (value[0] not in resolvers or resolved.get(value) == _STR))
+            )
         ):
-            tag = _STR  # quoted, or plain and no resolver's first character
+            tag = _STR  # quoted, plain and no resolver's first character, or known text
         else:
             checked = _checked(loader, event, anchors, resolved)
             if checked is None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from kedro_airflow_k8s.config import PluginConfig, parse_config
+from kedro_airflow_k8s.config.base import declared_type
 from kedro_airflow_k8s.errors import ConfigError
 
 PREFIX = "airflow-k8s config: "
@@ -31,7 +32,7 @@ FUZZ = settings(
 def _models(model: type[BaseModel], seen: dict[str, type[BaseModel]]) -> dict[str, type[BaseModel]]:
     seen[model.__name__] = model
     for field in model.model_fields.values():
-        for inner in _flatten(field.annotation):
+        for inner in _flatten(declared_type(field.annotation)):
             if (
                 isinstance(inner, type)
                 and issubclass(inner, BaseModel)
@@ -373,7 +374,7 @@ def for_model(model: type[BaseModel], clean: bool = False) -> st.SearchStrategy[
     required, optional = {}, {}
     for name, field in model.model_fields.items():
         key = field.alias or name
-        value = for_field(model.__name__, key, field.annotation, clean)
+        value = for_field(model.__name__, key, declared_type(field.annotation), clean)
         (required if clean and field.is_required() else optional)[key] = value
     known = st.fixed_dictionaries(required, optional=optional)
     if clean:

@@ -19,19 +19,18 @@ import yaml
 from pydantic import BaseModel, StrictStr, ValidationError
 
 from kedro_airflow_k8s.config import PluginConfig, RunConfig, parse_config
-from kedro_airflow_k8s.config.kubernetes import (
-    PodTemplate,
-    ResourceProfile,
-    SecretConfig,
-    Toleration,
-)
+from kedro_airflow_k8s.config.base import declared_type
+from kedro_airflow_k8s.config.kubernetes import ResourceProfile
 from kedro_airflow_k8s.config.loading import format_validation_error
 from kedro_airflow_k8s.config.models import NodeTagsConfig
+from kedro_airflow_k8s.config.scheduling import Toleration
+from kedro_airflow_k8s.config.secrets import SecretConfig
 from kedro_airflow_k8s.errors import ConfigError, PluginError
 from kedro_airflow_k8s.features.alerts.config import FailureHandler
 from kedro_airflow_k8s.features.in_memory.config import InMemoryConfig
 from kedro_airflow_k8s.features.local.config import LocalExecutionConfig
 from kedro_airflow_k8s.features.mlflow.config import Authentication
+from kedro_airflow_k8s.features.pod_templates.config import PodTemplate
 from kedro_airflow_k8s.features.sensors.config import ExternalDependency
 from kedro_airflow_k8s.features.spark.config import SparkConfig
 from kedro_airflow_k8s.features.volume.config import VolumeConfig
@@ -152,7 +151,7 @@ SECTION_DEFAULTS = [
             "labels": {},
             "annotations": {},
             "tolerations": [],
-            "affinity": {"node_affinity": None, "pod_affinity": None, "pod_anti_affinity": None},
+            "affinity": None,
         },
     ),
     (
@@ -1570,8 +1569,9 @@ def _sections(
     item or as the value of a named entry: its key path and its model."""
     for name, field in model.model_fields.items():
         key = (*path, field.alias or name)
-        union = typing.get_origin(field.annotation) in (typing.Union, types.UnionType)
-        for branch in typing.get_args(field.annotation) if union else (field.annotation,):
+        annotation = declared_type(field.annotation)
+        union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+        for branch in typing.get_args(annotation) if union else (annotation,):
             inner = typing.get_args(branch)
             if typing.get_origin(branch) is list:
                 step, branch = (0,), inner[0]
@@ -1673,44 +1673,54 @@ def test_in_memory_storage_forms(storage: str, kept: str) -> None:
 # --- models of optional keys are built when a value of them is given -----------------------------
 
 
-def test_the_models_of_absent_keys_are_not_built() -> None:
-    """A config without the optional sections leaves their models unbuilt (pydantic's
-    ``__pydantic_complete__``), in a fresh interpreter, and a default affinity is written
-    without building its serializer."""
+def test_the_models_of_absent_keys_are_not_defined() -> None:
+    """A config without the optional sections never imports the modules of their models, in a
+    fresh interpreter; a section given defines its models, and the models defined without a
+    value of them (local execution, authentication: their defaults) stay unbuilt."""
     code = textwrap.dedent(
         """
-        import json
+        import json, sys
         from kedro_airflow_k8s.config import parse_config
         from kedro_airflow_k8s.config.base import OnUseModel
 
-        def unbuilt():
-            found, stack = set(), [OnUseModel]
+        def defined():
+            found, stack = {}, [OnUseModel]
             while stack:
                 for model in stack.pop().__subclasses__():
                     stack.append(model)
-                    if not model.__pydantic_complete__:
-                        found.add(model.__name__)
-            return sorted(found)
+                    found[model.__name__] = model.__pydantic_complete__
+            return found
 
         first = parse_config({"run_config": {"image": "i", "resources": {"p": {}}}})
-        before = unbuilt()
+        before = defined()
+        modules = sorted(m for m in sys.modules if m.startswith("kedro_airflow_k8s"))
         spark = {"type": "k8s", "run_script": "/r.py"}
-        parse_config({"run_config": {"image": "i", "spark": spark}})
-        affinity = first.run_config.resources["p"].affinity.as_pod_spec()
-        print(json.dumps([before, unbuilt(), affinity]))
+        profile = {"tolerations": [{"key": "k"}], "affinity": {"nodeAffinity": {}}}
+        parse_config({"run_config": {"image": "i", "spark": spark, "resources": {"p": profile}}})
+        print(json.dumps([before, modules, defined(), first.run_config.resources["p"].affinity]))
         """
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    before, after, affinity = json.loads(done.stdout)
-    # (TypeAdapter builds the validator of the spark section without marking SparkConfig.)
-    assert {"SparkConfig", "Affinity", "Toleration", "VolumeConfig", "Authentication"} <= set(
-        before
-    )
-    assert "Affinity" in after  # still: the affinity was left at its default
-    assert affinity == {}
+    before, modules, after, affinity = json.loads(done.stdout)
+    optional = {
+        "config.scheduling",
+        "config.secrets",
+        "features.alerts.config",
+        "features.in_memory.config",
+        "features.pod_templates.config",
+        "features.sensors.config",
+        "features.spark.config",
+        "features.volume.config",
+    }
+    assert not {f"kedro_airflow_k8s.{name}" for name in optional} & set(modules)
+    assert set(before) == {"Authentication", "LocalExecutionConfig"}
+    assert not any(before.values())  # made by model_construct: not built
+    assert {"SparkConfig", "Toleration", "Affinity", "NodeAffinity"} <= set(after)
+    assert "VolumeConfig" not in after
+    assert affinity is None
 
 
 def test_errors_in_a_section_built_on_use_count_with_the_others() -> None:

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from kedro_airflow_k8s import stages
 from kedro_airflow_k8s.config import PluginConfig
-from kedro_airflow_k8s.config.base import EARLIEST_START, LATEST_START, yyyymmdd
+from kedro_airflow_k8s.config.base import EARLIEST_START, LATEST_START, declared_type, yyyymmdd
 from kedro_airflow_k8s.config.kubernetes import ResourceProfile
 from kedro_airflow_k8s.config.models import AIRFLOW_MACROS, RunConfig
 from kedro_airflow_k8s.names import dag_file_name
@@ -225,7 +225,7 @@ def for_model(model: type[BaseModel]) -> st.SearchStrategy[dict[str, Any]]:
         qualified = f"{model.__name__}.{name}"
         strategy = KNOWN.get(qualified, KNOWN.get(key))
         if strategy is None:
-            strategy = for_annotation(field.annotation, list(field.metadata))
+            strategy = for_annotation(declared_type(field.annotation), list(field.metadata))
         target = required if field.is_required() or qualified in ALWAYS else optional
         target[key] = strategy
     return st.fixed_dictionaries(required, optional=optional)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib
 import re
+import types
+import typing
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, ClassVar, Union
 
 from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr, TypeAdapter
 from pydantic_core import core_schema
@@ -160,20 +163,62 @@ class ConfigModel(BaseModel):
 
 
 class OnUseModel(ConfigModel):
-    """Base of the models of optional keys (a feature's section, a profile's affinity): pydantic
-    builds such a model's validator the first time a value of it is validated, not at import
-    (:data:`BUILT_ON_USE` marks the fields that hold them). A default of such a field is made by
-    ``model_construct``, which builds nothing."""
+    """Base of the models of optional keys (a feature's section, a profile's affinity): such a
+    model's class is defined when a config first gives a value of it (see
+    :func:`defined_on_use`), and pydantic builds its validator then, not at import
+    (:data:`BUILT_ON_USE` marks the fields that hold them). A default of such a field is None,
+    an empty list or mapping, or made by ``model_construct``, which builds nothing."""
 
     model_config = ConfigDict(defer_build=True)
 
 
+class StandIn:
+    """In a field's annotation, the stand-in of a model class defined on first use
+    (:func:`defined_on_use`); :func:`declared_type` gives the annotation with the model."""
+
+    model: ClassVar[tuple[str, str]]  # (module, class name)
+
+    @classmethod
+    def defined(cls) -> Any:
+        module, name = cls.model
+        return getattr(importlib.import_module(module), name)
+
+
+def defined_on_use(module: str, name: str) -> Any:
+    """A stand-in for the model class ``name`` of ``module`` in the annotation of a field marked
+    :data:`BUILT_ON_USE`: defining a model class costs as much as importing a module or two, so
+    the models of the keys a config does not give are never defined. The module is imported when
+    the field is given a value, its JSON schema is asked for, or :func:`declared_type` is."""
+    return type(name, (StandIn,), {"model": (module, name), "__module__": __name__})
+
+
+def declared_type(annotation: Any) -> Any:
+    """``annotation`` with each stand-in of :func:`defined_on_use` replaced by its model class:
+    the type a field declares, for whoever walks the models (key suggestions, the config
+    reference, the JSON schema)."""
+    if isinstance(annotation, type) and issubclass(annotation, StandIn):
+        return annotation.defined()
+    args = typing.get_args(annotation)
+    if not args:
+        return annotation
+    declared = tuple(declared_type(arg) for arg in args)
+    if all(new is old for new, old in zip(declared, args, strict=True)):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        with_metadata = (declared[0], *annotation.__metadata__)
+        return Annotated[with_metadata]
+    if origin in (Union, types.UnionType):
+        return Union[declared]  # noqa: UP007  # a union of the types given
+    return origin[declared]
+
+
 class _BuiltOnUse:
     """Field metadata: the field's values are validated as its declared type by a validator
-    built when the first value is given, so a config without the key never builds the models
-    behind it. The errors are pydantic's own, under the field's key path, alongside the other
-    fields' errors (pydantic takes a ValidationError raised by a validator as the value's). The
-    JSON schema is the declared type's, built when asked for.
+    built when the first value is given, so a config without the key never defines or builds
+    the models behind it. The errors are pydantic's own, under the field's key path, alongside
+    the other fields' errors (pydantic takes a ValidationError raised by a validator as the
+    value's). The JSON schema is the declared type's, built when asked for.
 
     The validator is a ``TypeAdapter`` of the declared type: it builds the models' schemas for
     itself without marking the model classes built, so a model used directly later (its own
@@ -182,7 +227,7 @@ class _BuiltOnUse:
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
         @functools.cache
         def adapter() -> TypeAdapter[Any]:
-            return TypeAdapter(source)
+            return TypeAdapter(declared_type(source))
 
         def validate(value: Any) -> Any:
             return adapter().validate_python(value)

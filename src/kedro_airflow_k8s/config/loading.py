@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from kedro_airflow_k8s.config.base import declared_type
 from kedro_airflow_k8s.config.models import PluginConfig
 from kedro_airflow_k8s.errors import ConfigError, PluginConfigError
 
@@ -421,7 +422,7 @@ def _step(annotation: Any, item: Any) -> Any:
     if model is not None and isinstance(item, str):
         for name, field in model.model_fields.items():
             if item in (name, field.alias):
-                return field.annotation
+                return declared_type(field.annotation)
         return None
     origin = typing.get_origin(annotation)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]

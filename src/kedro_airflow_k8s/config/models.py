@@ -4,14 +4,15 @@
 Every key is declared with its type, default and description; the description is the
 documentation (the configuration reference is generated from the models). Unknown keys are
 rejected, so a typo never silently falls back to a default. The Kubernetes settings of the pods
-are in :mod:`.kubernetes`; each optional feature's keys are in its home under ``features/``.
+are in :mod:`.kubernetes`; each optional feature's keys are in its home under ``features/``. The
+models of optional keys are defined when a config gives them (:func:`.base.defined_on_use`).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
@@ -30,22 +31,40 @@ from kedro_airflow_k8s.config.base import (
     ConfigModel,
     check_image,
     check_object_name,
+    defined_on_use,
     empty_list,
     yyyymmdd,
 )
 from kedro_airflow_k8s.config.cron import PRESETS, first_run_after, validate_schedule
-from kedro_airflow_k8s.config.kubernetes import PodTemplate, ResourceProfile, SecretConfig
-from kedro_airflow_k8s.features.alerts.config import FailureHandler
-from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME, InMemoryConfig
+from kedro_airflow_k8s.config.kubernetes import ResourceProfile
+from kedro_airflow_k8s.features.in_memory import IN_MEMORY_ON_VOLUME
 from kedro_airflow_k8s.features.local.config import (
     EXECUTION_KUBERNETES,
     Execution,
     LocalExecutionConfig,
 )
 from kedro_airflow_k8s.features.mlflow.config import Authentication
-from kedro_airflow_k8s.features.sensors.config import ExternalDependency
-from kedro_airflow_k8s.features.spark.config import SparkConfig
-from kedro_airflow_k8s.features.volume.config import VolumeConfig
+
+# The models of the optional sections are defined when a config gives the section (see
+# defined_on_use); the defaults of local and authentication are made from their models.
+if TYPE_CHECKING:
+    from kedro_airflow_k8s.config.secrets import SecretConfig
+    from kedro_airflow_k8s.features.alerts.config import FailureHandler
+    from kedro_airflow_k8s.features.in_memory.config import InMemoryConfig
+    from kedro_airflow_k8s.features.pod_templates.config import PodTemplate
+    from kedro_airflow_k8s.features.sensors.config import ExternalDependency
+    from kedro_airflow_k8s.features.spark.config import SparkConfig
+    from kedro_airflow_k8s.features.volume.config import VolumeConfig
+else:
+    SecretConfig = defined_on_use("kedro_airflow_k8s.config.secrets", "SecretConfig")
+    FailureHandler = defined_on_use("kedro_airflow_k8s.features.alerts.config", "FailureHandler")
+    InMemoryConfig = defined_on_use("kedro_airflow_k8s.features.in_memory.config", "InMemoryConfig")
+    PodTemplate = defined_on_use("kedro_airflow_k8s.features.pod_templates.config", "PodTemplate")
+    ExternalDependency = defined_on_use(
+        "kedro_airflow_k8s.features.sensors.config", "ExternalDependency"
+    )
+    SparkConfig = defined_on_use("kedro_airflow_k8s.features.spark.config", "SparkConfig")
+    VolumeConfig = defined_on_use("kedro_airflow_k8s.features.volume.config", "VolumeConfig")
 
 _API_SUFFIXES = ("/api/v2", "/api/v1")
 

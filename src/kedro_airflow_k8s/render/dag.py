@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple, cast
 
 from kedro_airflow_k8s import __version__, dag_tags, names
 from kedro_airflow_k8s.config.base import DEFAULT_START_DATE
-from kedro_airflow_k8s.config.kubernetes import ResourceProfile, SecretConfig
+from kedro_airflow_k8s.config.kubernetes import ResourceProfile
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.errors import PluginConfigError
 from kedro_airflow_k8s.features.api import Artifacts, SectionInputs
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # jinja2 is imported when a file is rendered; the SPEC types 
 
     import jinja2
 
+    from kedro_airflow_k8s.config.secrets import SecretConfig
     from kedro_airflow_k8s.features.mlflow.settings import MlflowSettings
     from kedro_airflow_k8s.runtime.spec import (
         DagSpec,
@@ -79,7 +80,7 @@ def _profile_spec(profile: ResourceProfile) -> ProfileSpec:
         "tolerations": [
             t.model_dump(by_alias=True, exclude_none=True) for t in profile.tolerations
         ],
-        "affinity": profile.affinity.as_pod_spec(),
+        "affinity": profile.affinity.as_pod_spec() if profile.affinity else {},
     }
 
 

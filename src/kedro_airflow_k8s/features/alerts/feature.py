@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from kedro_airflow_k8s.features.alerts.config import FailureHandler
 from kedro_airflow_k8s.features.api import Feature, SectionInputs
 
 if TYPE_CHECKING:
+    from kedro_airflow_k8s.features.alerts.config import FailureHandler
     from kedro_airflow_k8s.runtime.spec import AlertSpec
 
 SPEC_KEY: Final = "failure_handlers"

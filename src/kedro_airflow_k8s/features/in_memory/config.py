@@ -7,9 +7,9 @@ import re
 from pydantic import Field, StrictStr, field_validator
 
 from kedro_airflow_k8s.config.base import OnUseModel
+from kedro_airflow_k8s.features.in_memory import IN_MEMORY_ON_VOLUME
 
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-IN_MEMORY_ON_VOLUME = "volume"
 
 
 class InMemoryConfig(OnUseModel):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 from kedro_airflow_k8s.errors import PluginConfigError
 from kedro_airflow_k8s.features.api import Feature, SectionInputs
-from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME
+from kedro_airflow_k8s.features.in_memory import IN_MEMORY_ON_VOLUME
 from kedro_airflow_k8s.plan.model import TaskKind
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from kedro_airflow_k8s.config.models import RunConfig
 from kedro_airflow_k8s.features.api import Artifacts, Feature, SectionInputs
-from kedro_airflow_k8s.features.in_memory.config import IN_MEMORY_ON_VOLUME, InMemoryConfig
+from kedro_airflow_k8s.features.in_memory import IN_MEMORY_ON_VOLUME
 from kedro_airflow_k8s.features.local.config import EXECUTION_KUBERNETES
 
 if TYPE_CHECKING:
@@ -120,6 +120,8 @@ def spec_config(run_config: RunConfig, project_path: str) -> RunConfig:
     }
     in_memory = run_config.in_memory
     if in_memory is not None and in_memory.storage == IN_MEMORY_ON_VOLUME:
+        from kedro_airflow_k8s.features.in_memory.config import InMemoryConfig  # defined by now
+
         folder = _in_memory_folder(local_settings(run_config, project_path)[0])
         update["in_memory"] = InMemoryConfig(storage=folder)
     return run_config.model_copy(update=update)
