@@ -1,8 +1,9 @@
 """What every config model shares: the base model, the limits of what Airflow, Kubernetes and
 Python hold, and the checks of Kubernetes names, labels and quantities.
 
-The models themselves live where they are used: the core keys in :mod:`.models` and
-:mod:`.kubernetes`, each optional feature's keys in its home under ``features/``.
+The models themselves live where they are used: the core keys in :mod:`.models`,
+:mod:`.kubernetes`, :mod:`.scheduling` and :mod:`.secrets`, each optional feature's keys in its
+home under ``features/``.
 """
 
 from __future__ import annotations

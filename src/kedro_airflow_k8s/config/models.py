@@ -4,7 +4,8 @@
 Every key is declared with its type, default and description; the description is the
 documentation (the configuration reference is generated from the models). Unknown keys are
 rejected, so a typo never silently falls back to a default. The Kubernetes settings of the pods
-are in :mod:`.kubernetes`; each optional feature's keys are in its home under ``features/``. The
+are in :mod:`.kubernetes` (a profile's tolerations and affinity in :mod:`.scheduling`, the Secrets
+in :mod:`.secrets`); each optional feature's keys are in its home under ``features/``. The
 models of optional keys are defined when a config gives them (:func:`.base.defined_on_use`).
 """
 
