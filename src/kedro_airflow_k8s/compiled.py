@@ -4,12 +4,12 @@ the DAGs of one compile do not collide."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from kedro_airflow_k8s.errors import PluginError
 from kedro_airflow_k8s.features.api import Artifacts
 from kedro_airflow_k8s.plan.model import TaskPlan
+from kedro_airflow_k8s.snapshot import NO_ENTRIES
 
 if TYPE_CHECKING:  # the SPEC's types, for mypy: compile writes the SPEC without importing them
     from kedro_airflow_k8s.runtime.spec import DagSpec
@@ -24,8 +24,7 @@ class CompiledDag(NamedTuple):
     spec: DagSpec
     source: str
     warnings: tuple[str, ...] = ()
-    # spec key -> artifacts (the default: one shared, read-only empty mapping)
-    artifacts: Mapping[str, Artifacts] = MappingProxyType({})
+    artifacts: Mapping[str, Artifacts] = NO_ENTRIES  # spec key -> artifacts
 
 
 def check_distinct_dags(compiled: Sequence[CompiledDag]) -> None:

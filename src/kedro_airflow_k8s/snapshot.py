@@ -7,10 +7,36 @@ and rendering stages can be tested with hand-built snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import Enum
-from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+
+class _NoEntries(Mapping[Any, Any]):
+    """The empty mapping that cannot be changed: the one shared default of the named tuples'
+    mapping fields. (A read-only proxy of an empty dict would do, but it can be neither pickled
+    nor deep-copied, and neither could a record holding it.)"""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: Any) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "NO_ENTRIES"
+
+    def __reduce__(self) -> str:
+        return "NO_ENTRIES"  # pickled and copied as this module's one instance
+
+
+#: The shared empty, read-only default of a record's mapping field.
+NO_ENTRIES: Mapping[Any, Any] = _NoEntries()
 
 
 class DatasetSource(str, Enum):
@@ -72,7 +98,7 @@ class PipelineSpec(NamedTuple):
     name: str
     nodes: tuple[NodeSpec, ...]
     dependencies: Mapping[str, tuple[str, ...]] | None = None
-    transcoded: Mapping[str, str] = MappingProxyType({})  # read-only: one shared empty default
+    transcoded: Mapping[str, str] = NO_ENTRIES
 
 
 class ProjectSnapshot(NamedTuple):

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from kedro_airflow_k8s.errors import ConfigError
+from kedro_airflow_k8s.snapshot import NO_ENTRIES
 
 MLFLOW_CONFIG_KEY = "mlflow"
 MLFLOW_CONFIG_PATTERNS = ["mlflow*", "mlflow*/**", "**/mlflow*"]  # as kedro-mlflow registers it
@@ -42,7 +42,7 @@ class MlflowSettings(NamedTuple):
     tracking_uri: str
     experiment_name: str | None  # None: kedro-mlflow uses the package name
     artifact_location: str | None = None
-    experiment_tags: Mapping[str, str] = MappingProxyType({})  # read-only shared default
+    experiment_tags: Mapping[str, str] = NO_ENTRIES
     run_name: str | None = None
     fixed_run_id: str | None = None  # tracking.run.id: every `kedro run` logs into that run
     disabled_pipelines: tuple[str, ...] = ()
