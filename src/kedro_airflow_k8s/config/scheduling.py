@@ -175,6 +175,6 @@ class Affinity(OnUseModel):
 
     def as_pod_spec(self) -> dict[str, Any]:
         """The object as a pod spec writes it (the keys that were set, camelCase)."""
-        if not self.model_fields_set:  # the default: its serializer is not built for nothing
+        if not self.model_fields_set:  # `affinity: {}`: its serializer is not built for nothing
             return {}
         return self.model_dump(by_alias=True, exclude_unset=True)

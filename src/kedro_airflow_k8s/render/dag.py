@@ -80,7 +80,7 @@ def _profile_spec(profile: ResourceProfile) -> ProfileSpec:
         "tolerations": [
             t.model_dump(by_alias=True, exclude_none=True) for t in profile.tolerations
         ],
-        "affinity": profile.affinity.as_pod_spec() if profile.affinity else {},
+        "affinity": {} if profile.affinity is None else profile.affinity.as_pod_spec(),
     }
 
 
