@@ -181,9 +181,12 @@ def test_a_virtualenv_is_made_once_and_remade_when_its_requirements_change(
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(f"{wheel}\n")
     monkeypatch.setattr(venvs, "CACHE", tmp_path / "cache")
+    monkeypatch.delenv("UV_CACHE_DIR", raising=False)
     demo = venvs.HelperVenv("demo", requirements)
     python = venvs.build(demo)
     assert python == tmp_path / "cache" / "venv-demo" / "bin" / "python"
+    if venvs.find_uv():
+        assert (tmp_path / "cache" / "uv" / "CACHEDIR.TAG").exists()  # uv's cache, beside it
     done = subprocess.run(
         [str(python), "-c", "import kak8s_linked_demo, pip"],
         capture_output=True,
@@ -193,9 +196,64 @@ def test_a_virtualenv_is_made_once_and_remade_when_its_requirements_change(
     )
     assert done.returncode == 0, done.stderr  # the package, and pip as `python -m venv` has it
     steps: list[list[str]] = []
-    monkeypatch.setattr(venvs, "_run", lambda command, env=None: steps.append(command))
+    monkeypatch.setattr(venvs, "_run", lambda command, env=None, **_: steps.append(command))
     assert venvs.build(demo) == python
     assert steps == []  # reused
     requirements.write_text(f"{wheel}\n# changed\n")
     venvs.build(demo)
     assert steps and "venv" in steps[0]  # made again
+
+
+def _recorded_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail_prune: bool = False
+) -> list[tuple[list[str], dict[str, str], float | None]]:
+    """The steps of one uv build of a demo virtualenv, as ``_run`` is handed them."""
+    steps: list[tuple[list[str], dict[str, str], float | None]] = []
+
+    def record(
+        command: list[str], env: dict[str, str] | None = None, timeout: float | None = None
+    ) -> None:
+        steps.append((command, dict(env or {}), timeout))
+        if command[1] == "venv":
+            Path(command[-1]).mkdir(parents=True)
+        if fail_prune and command[1:3] == ["cache", "prune"]:
+            raise venvs.VenvBuildError("timed out after 300 s: uv cache prune")
+
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("")
+    monkeypatch.setattr(venvs, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(venvs, "find_uv", lambda: "/bin/uv-demo")
+    monkeypatch.setattr(venvs, "pip_config_listing", lambda python=None: "")
+    monkeypatch.setattr(venvs, "_run", record)
+    python = venvs.build(venvs.HelperVenv("demo", requirements))
+    assert python == tmp_path / "cache" / "venv-demo" / "bin" / "python"
+    return steps
+
+
+def test_uv_builds_in_a_cache_beside_the_virtualenvs_and_prunes_it_after_each_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("UV_CACHE_DIR", raising=False)
+    steps = _recorded_build(tmp_path, monkeypatch)
+    commands = [command[1:3] for command, _, _ in steps]
+    assert commands == [["venv", "--quiet"], ["pip", "install"], ["cache", "prune"]]
+    assert {env["UV_CACHE_DIR"] for _, env, _ in steps} == {str(tmp_path / "cache" / "uv")}
+    assert steps[-1][2] == venvs.PRUNE_TIMEOUT  # bounded: prune waits for other uv runs
+
+
+def test_a_cache_the_user_chose_is_used_and_never_pruned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "mine"))
+    steps = _recorded_build(tmp_path, monkeypatch)
+    assert [command[1] for command, _, _ in steps] == ["venv", "pip"]
+    assert {env["UV_CACHE_DIR"] for _, env, _ in steps} == {str(tmp_path / "mine")}
+
+
+def test_a_prune_that_fails_costs_disk_space_not_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("UV_CACHE_DIR", raising=False)
+    steps = _recorded_build(tmp_path, monkeypatch, fail_prune=True)
+    assert steps[-1][0][1:3] == ["cache", "prune"]
+    assert (tmp_path / "cache" / "venv-demo" / ".requirements-sha256").exists()  # recorded as made
