@@ -48,6 +48,16 @@ class _CannotReadExactly(Exception):
     """The fast path cannot give exactly what Kedro's loader gives: ask the loader."""
 
 
+class _Unbuildable(Exception):
+    """A scalar the loader resolves (or a tag declares) as an int, float or bool and cannot build:
+    building the file whole would fail on it."""
+
+    def __init__(self, event: Any, tag: str, explicit: bool, error: Exception) -> None:
+        super().__init__(event.value)
+        self.event, self.kind, self.explicit = event, tag.rpartition(":")[2], explicit
+        self.error = error  # the constructor's, as building the file whole raises it
+
+
 def read_catalog_types(loader: Any, project_path: Path | None = None) -> dict[str, Any] | None:
     """``{name: {"type": ...}}`` for every mapping entry of the catalog (other entries map to
     None), as Kedro's config loader ``loader`` would build it; None when only the loader itself
@@ -181,6 +191,13 @@ def _load(
         loaded = yaml_loader(text)
     except yaml.YAMLError as error:
         raise ConfigError(_yaml_message(path, error, project_path)) from error
+    except _Unbuildable as error:
+        raise ConfigError(_unbuildable_message(path, error, project_path)) from None
+    except (ValueError, KeyError, TypeError, RecursionError) as error:
+        # a file built whole whose value the loader cannot build (OmegaConf's loader fails
+        # with the constructor's own error, and Kedro with it)
+        detail = f"{type(error).__name__}: {error}"
+        raise ConfigError(f"{_shown(path, project_path)}: invalid YAML: {detail}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -210,6 +227,18 @@ def _yaml_message(path: Path, error: Exception, project_path: Path | None) -> st
     mark = getattr(error, "problem_mark", None)
     at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
     return f"{where}: invalid YAML: {problem}{at}"
+
+
+def _unbuildable_message(path: Path, error: _Unbuildable, project_path: Path | None) -> str:
+    mark, value = error.event.start_mark, error.event.value
+    at = f"line {mark.line + 1}, column {mark.column + 1}"
+    where = _shown(path, project_path)
+    if error.explicit:
+        return f"{where}: invalid YAML: {value!r} is tagged !!{error.kind} but is not one ({at})"
+    return (
+        f"{where}: invalid YAML: {value} reads as a YAML {error.kind} but is not one ({at}); "
+        "quote it if it is text"
+    )
 
 
 def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
@@ -271,7 +300,9 @@ def _plain_entries(loader: Any, limit: int | None) -> Any:
     * only the str, int, float, bool and null tags on scalars, map on mappings and seq on
       sequences: no merge keys (``<<``), ``=`` keys, timestamps, sets, binary or custom tags;
     * no text key twice in one mapping (OmegaConf's loader refuses it);
-    * every int, float and bool builds (an explicit ``!!int many`` does not);
+    * every int, float and bool builds (an explicit ``!!int many`` does not, nor a plain
+      ``0x_``, which the int resolver matches): one that does not raises :class:`_Unbuildable`,
+      since building the file whole would fail on it;
     * an entry's ``type``, when it has one, is a scalar;
     * at most ``limit`` nodes (OmegaConf's expanded node limit; without aliases every node
       counts once);
@@ -410,8 +441,9 @@ def _checked(
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return tag, loader.construct_object(node)
-        except Exception:
-            return None
+        except Exception as error:  # building the file whole fails on it
+            explicit = event.tag not in (None, "!")
+            raise _Unbuildable(event, tag, explicit, error) from None
     if isinstance(event, yaml.MappingStartEvent):
         kind, expected = yaml.MappingNode, _MAP
     elif isinstance(event, yaml.SequenceStartEvent):
