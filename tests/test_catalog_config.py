@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from kedro.config import MissingConfigException, OmegaConfigLoader
 
 from kedro_airflow_k8s.catalog_config import (
+    _BuildFailed,
     _omegaconf_yaml_loader,
     _plain_entries,
     _Unbuildable,
@@ -487,6 +488,15 @@ UNBUILDABLE = {
         "conf/base/catalog.yml: invalid YAML: ValueError: invalid literal for int() with base "
         "16: ''",
     ),
+    "an int tag without a value in a file built whole": (
+        "a:\n  type: A\n  x: " + "[" * 70 + "]" * 70 + "\n  n: !!int\n",
+        "conf/base/catalog.yml: invalid YAML: IndexError: string index out of range",
+    ),
+    "a timestamp tag on a text": (
+        "a:\n  type: A\n  t: !!timestamp x\n",
+        "conf/base/catalog.yml: invalid YAML: AttributeError: 'NoneType' object has no attribute "
+        "'groupdict'",
+    ),
 }
 
 
@@ -497,11 +507,27 @@ def test_a_value_yaml_cannot_build_is_a_one_line_error_naming_it(case: str, tmp_
     'maybe'``); compile names the file, the line and what to do."""
     text, message = UNBUILDABLE[case]
     conf = _write(tmp_path, {"base": {"catalog.yml": text}})
-    with pytest.raises((ValueError, KeyError)):
+    with pytest.raises((ValueError, KeyError, IndexError, AttributeError)):
         _loader(conf, "local", "destructive")["catalog"]  # Kedro's loader
     with pytest.raises(ConfigError) as error:
         catalog_entries(_loader(conf, "local", "destructive"), tmp_path)
     assert error.value.message == message
+
+
+def test_an_error_of_reading_the_events_is_not_told_as_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the errors of building a file whole (OmegaConf's loader, as Kedro's loader builds
+    it) are the file's; a failure of the plugin's own reading shows as the plugin's."""
+    import kedro_airflow_k8s.catalog_config as catalog_config
+
+    def failing(loader: Any, limit: int | None) -> Any:
+        raise TypeError("a stand-in for a fault of the event reader")
+
+    monkeypatch.setattr(catalog_config, "_plain_entries", failing)
+    conf = _write(tmp_path, {"base": {"catalog.yml": "a:\n  type: A\n"}})
+    with pytest.raises(TypeError, match="stand-in"):
+        catalog_entries(_loader(conf, "local", "destructive"), tmp_path)
 
 
 @pytest.mark.parametrize("limit", ["31", "30", "none"])
@@ -676,7 +702,7 @@ def test_entries_are_read_as_omegaconf_builds_them(case: str) -> None:
         with pytest.raises(Exception) as raised:
             read(text)
         found = raised.value
-        if isinstance(found, _Unbuildable):  # a scalar read from the events: its constructor's
+        if isinstance(found, (_Unbuildable, _BuildFailed)):  # the constructor's error
             found = found.error
         assert type(found) is type(error)
         assert str(found) == str(error)

@@ -58,6 +58,16 @@ class _Unbuildable(Exception):
         self.error = error  # the constructor's, as building the file whole raises it
 
 
+class _BuildFailed(Exception):
+    """Building a file whole failed other than with a YAML error: the constructor's own error
+    (an ``!!int`` without digits, a ``!!timestamp`` that is none, a key that cannot be hashed, a
+    file nested past Python's recursion limit), which Kedro's loader fails with too."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def read_catalog_types(loader: Any, project_path: Path | None = None) -> dict[str, Any] | None:
     """``{name: {"type": ...}}`` for every mapping entry of the catalog (other entries map to
     None), as Kedro's config loader ``loader`` would build it; None when only the loader itself
@@ -193,10 +203,10 @@ def _load(
         raise ConfigError(_yaml_message(path, error, project_path)) from error
     except _Unbuildable as error:
         raise ConfigError(_unbuildable_message(path, error, project_path)) from None
-    except (ValueError, KeyError, TypeError, RecursionError) as error:
+    except _BuildFailed as failed:
         # a file built whole whose value the loader cannot build (OmegaConf's loader fails
         # with the constructor's own error, and Kedro with it)
-        detail = f"{type(error).__name__}: {error}"
+        detail = f"{type(failed.error).__name__}: {failed.error}"
         raise ConfigError(f"{_shown(path, project_path)}: invalid YAML: {detail}") from None
     if loaded is None:
         return {}
@@ -245,7 +255,6 @@ def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
     """A catalog file's top level as OmegaConf's own YAML loader (the class ``OmegaConf.load``
     uses) builds it, each mapping entry reduced to its ``type`` (see :func:`_plain_entries`);
     or None. The node limit is read from the environment now, as the loader class is."""
-    import yaml
 
     try:
         from omegaconf import _yaml
@@ -262,7 +271,7 @@ def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
         try:
             limit = _yaml._resolve_max_yaml_expanded_nodes(_yaml._DEFAULT_MAX_YAML_EXPANDED_NODES)
         except AttributeError:  # the limit unknown: every file built whole
-            return lambda text: yaml.load(text, Loader=loader_class)  # OmegaConf's loader: safe
+            return lambda text: _built_whole(text, loader_class)
 
     def load(text: str) -> Any:
         loader = loader_class(text)
@@ -271,10 +280,24 @@ def _omegaconf_yaml_loader() -> Callable[[str], Any] | None:
         finally:
             loader.dispose()
         if entries is _NOT_PLAIN:
-            return yaml.load(text, Loader=loader_class)  # OmegaConf's loader: safe
+            return _built_whole(text, loader_class)
         return entries
 
     return load
+
+
+def _built_whole(text: str, loader_class: Any) -> Any:
+    """``text`` built as ``yaml.load`` with OmegaConf's loader (a safe one) builds it; an error
+    of that build other than a YAML error as :class:`_BuildFailed` (an error of this module's
+    own reading of the events is not one, and shows as the plugin's)."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=loader_class)
+    except yaml.YAMLError:
+        raise
+    except Exception as error:
+        raise _BuildFailed(error) from None
 
 
 _TAG = "tag:yaml.org,2002:"
