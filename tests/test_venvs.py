@@ -234,11 +234,50 @@ def test_uv_builds_in_a_cache_beside_the_virtualenvs_and_prunes_it_after_each_bu
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("UV_CACHE_DIR", raising=False)
+    monkeypatch.delenv("UV_LOCK_TIMEOUT", raising=False)
     steps = _recorded_build(tmp_path, monkeypatch)
     commands = [command[1:3] for command, _, _ in steps]
     assert commands == [["venv", "--quiet"], ["pip", "install"], ["cache", "prune"]]
     assert {env["UV_CACHE_DIR"] for _, env, _ in steps} == {str(tmp_path / "cache" / "uv")}
-    assert steps[-1][2] == venvs.PRUNE_TIMEOUT  # bounded: prune waits for other uv runs
+    assert steps[-1][2] == venvs.PRUNE_TIMEOUT  # bounded
+    # only the prune gives up waiting for the other uv runs on the cache
+    assert [env.get("UV_LOCK_TIMEOUT") for _, env, _ in steps] == [
+        None,
+        None,
+        str(venvs.PRUNE_LOCK_WAIT),
+    ]
+
+
+@pytest.mark.skipif(venvs.find_uv() is None, reason="uv is not installed")
+def test_a_prune_gives_up_while_another_uv_run_holds_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prune after a build, while another build still uses the cache, gives up after
+    PRUNE_LOCK_WAIT (the other build prunes when it ends) instead of holding the virtualenv
+    just made back from the tests until PRUNE_TIMEOUT. The other build is a stand-in: a shared
+    lock on the cache's lock file, which is what a uv install holds."""
+    import fcntl
+
+    cache = tmp_path / "uv"
+    cache.mkdir()
+    failures: list[str] = []
+    run = venvs._run
+
+    def recorded(command: list[str], env: dict[str, str] | None = None, **options: float) -> None:
+        try:
+            run(command, env, **options)
+        except venvs.VenvBuildError as error:
+            failures.append(str(error))
+            raise
+
+    monkeypatch.setattr(venvs, "_run", recorded)
+    monkeypatch.setattr(venvs, "PRUNE_LOCK_WAIT", 1)
+    monkeypatch.setattr(venvs, "PRUNE_TIMEOUT", 120)
+    with (cache / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        venvs._prune(str(venvs.find_uv()), {**os.environ, "UV_CACHE_DIR": str(cache)})
+    assert len(failures) == 1
+    assert failures[0].startswith("exit code"), failures[0]  # uv gave up, it was not stopped
 
 
 def test_a_cache_the_user_chose_is_used_and_never_pruned(

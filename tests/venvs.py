@@ -9,12 +9,13 @@ trusted-host, timeout) are handed to uv as its environment variables; without an
 configuration uv uses PyPI, as pip would.
 
 uv keeps the cache of these builds in ``.cache/uv`` (unless $UV_CACHE_DIR names another): beside
-the virtualenvs, whose files are hard links into it rather than copies, and gone with the
-checkout instead of growing in the user's home with every fresh clone. After each build, uv
-prunes it of what no install reads again. pyspark has no wheel on PyPI, and a fresh test run
-builds it from source more than once, each build leaving about 1.4 GB of source tree and wheel
-in the cache; pruning keeps the newest only (a fresh run's cache: 6.8 GB before, 4.0 GB after).
-A cache the user chose is never pruned.
+the virtualenvs, whose files are hard links into it rather than copies (a virtualenv put on
+another file system by its $KAK8S_*_VENV variable gets copies), and gone with the checkout
+instead of kept in the user's home. After each build, uv prunes it of what no install reads
+again, unless another build still uses the cache (that one prunes when it ends). pyspark has no
+wheel on PyPI, and a fresh test run builds it from source more than once, each build leaving
+about 1.4 GB of source tree and wheel in the cache; pruning keeps the newest only (a fresh run's
+cache: 6.8 GB before, 4.0 GB after). A cache the user chose is never pruned.
 
 The test session starts building the virtualenvs its selected tests need (tests marked
 ``@pytest.mark.venv("name")``) in a background thread as soon as collection is done, so the
@@ -41,7 +42,10 @@ MATRIX = REPO / "requirements" / "airflow-matrix"
 #: The Airflow 2.10 cell with the newest providers for it: where 2.10 itself runs in the tests.
 AIRFLOW2 = "airflow-2.10.5-newest"
 INSTALL_TIMEOUT = 1200  # seconds for one virtualenv's install
-PRUNE_TIMEOUT = 300  # seconds for pruning uv's cache after a build (it waits for other uv runs)
+PRUNE_TIMEOUT = 300  # seconds for pruning uv's cache after a build
+# seconds a prune waits for the other uv runs on the cache (another build, in the background or
+# on demand) to end: past it the prune gives up, and the build still running prunes when it ends
+PRUNE_LOCK_WAIT = 10
 WAIT_TIMEOUT = 2400  # seconds a test waits for a virtualenv being built in the background
 
 
@@ -201,9 +205,12 @@ def _run(
 
 def _prune(uv: str, env: Mapping[str, str]) -> None:
     """Drop what uv's own cache holds that no install reads again (superseded builds from
-    source, unused entries); the virtualenvs keep their files, which are hard links. Best
-    effort: a prune that fails or does not end within PRUNE_TIMEOUT costs disk space, not the
-    build."""
+    source, unused entries); the virtualenvs keep their files, which are hard links. A prune
+    needs the cache to itself: it waits PRUNE_LOCK_WAIT seconds at most for another uv run (a
+    build that has not ended, which prunes when it does) rather than keep the virtualenv just
+    made from the tests. Best effort: a prune that fails or does not end within PRUNE_TIMEOUT
+    costs disk space, not the build."""
+    env = {**env, "UV_LOCK_TIMEOUT": str(PRUNE_LOCK_WAIT)}
     with contextlib.suppress(VenvBuildError):
         _run([uv, "cache", "prune", "--quiet"], env, timeout=PRUNE_TIMEOUT)
 
