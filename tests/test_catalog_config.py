@@ -470,8 +470,21 @@ def test_a_key_twice_inside_an_entry_is_a_one_line_error(tmp_path: Path) -> None
 UNBUILDABLE = {
     "an int without digits": (
         "a:\n  type: A\n  load_args:\n    sep: 0x_\n",
-        "conf/base/catalog.yml: invalid YAML: 0x_ reads as a YAML int but is not one "
-        "(line 4, column 10); quote it if it is text",
+        "conf/base/catalog.yml: invalid YAML: '0x_' reads as a YAML int but is not one "
+        "(line 4, column 10: invalid literal for int() with base 16: ''); quote it if it is text",
+    ),
+    "a quoted int without digits with the non-specific tag": (
+        "a:\n  type: A\n  sep: ! '0x_'\n",
+        "conf/base/catalog.yml: invalid YAML: '0x_' reads as a YAML int but is not one "
+        "(line 3, column 8: invalid literal for int() with base 16: ''); drop the ! tag if it "
+        "is text",
+    ),
+    "an int longer than Python converts": (
+        "a:\n  type: A\n  n: " + "1" * 5000 + "\n",
+        "conf/base/catalog.yml: invalid YAML: '" + "1" * 40 + "...' reads as a YAML int but is "
+        "not one (line 3, column 6: Exceeds the limit (4300 digits) for integer string "
+        "conversion: value has 5000 digits; use sys.set_int_max_str_digits() to increase the "
+        "limit); quote it if it is text",
     ),
     "a bool tag on a text": (
         "a:\n  type: !!bool maybe\n",
@@ -481,7 +494,7 @@ UNBUILDABLE = {
     "a float tag on a text": (
         "a:\n  type: A\n  f: !!float x\n",
         "conf/base/catalog.yml: invalid YAML: 'x' is tagged !!float but is not one "
-        "(line 3, column 6)",
+        "(line 3, column 6: could not convert string to float: 'x')",
     ),
     "an int without digits in a file built whole": (
         "a:\n  type: A\n  x: " + "[" * 70 + "]" * 70 + "\n  n: 0x_\n",

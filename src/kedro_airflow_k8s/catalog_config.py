@@ -42,6 +42,7 @@ _SUFFIXES = (".yml", ".yaml", ".json")
 _INTERPOLATION = "${"
 _TYPE = "type"
 _NODE_LIMIT_ENV = "OMEGACONF_MAX_YAML_EXPANDED_NODES"
+_SHOWN_CHARACTERS = 40  # of a value an error message quotes
 
 
 class _CannotReadExactly(Exception):
@@ -240,14 +241,19 @@ def _yaml_message(path: Path, error: Exception, project_path: Path | None) -> st
 
 
 def _unbuildable_message(path: Path, error: _Unbuildable, project_path: Path | None) -> str:
-    mark, value = error.event.start_mark, error.event.value
-    at = f"line {mark.line + 1}, column {mark.column + 1}"
+    event = error.event
+    mark, value = event.start_mark, event.value
+    shown = repr(value if len(value) <= _SHOWN_CHARACTERS else value[:_SHOWN_CHARACTERS] + "...")
+    # the constructor's reason, unless it only repeats the value (a bool's KeyError)
+    why = "" if isinstance(error.error, KeyError) else ": " + " ".join(str(error.error).split())
+    at = f"(line {mark.line + 1}, column {mark.column + 1}{why})"
     where = _shown(path, project_path)
     if error.explicit:
-        return f"{where}: invalid YAML: {value!r} is tagged !!{error.kind} but is not one ({at})"
+        return f"{where}: invalid YAML: {shown} is tagged !!{error.kind} but is not one {at}"
+    fix = "drop the ! tag" if event.tag == "!" else "quote it"
     return (
-        f"{where}: invalid YAML: {value} reads as a YAML {error.kind} but is not one ({at}); "
-        "quote it if it is text"
+        f"{where}: invalid YAML: {shown} reads as a YAML {error.kind} but is not one {at}; "
+        f"{fix} if it is text"
     )
 
 
@@ -465,8 +471,7 @@ def _checked(
         try:
             return tag, loader.construct_object(node)
         except Exception as error:  # building the file whole fails on it
-            explicit = event.tag not in (None, "!")
-            raise _Unbuildable(event, tag, explicit, error) from None
+            raise _Unbuildable(event, tag, event.tag not in (None, "!"), error) from None
     if isinstance(event, yaml.MappingStartEvent):
         kind, expected = yaml.MappingNode, _MAP
     elif isinstance(event, yaml.SequenceStartEvent):
