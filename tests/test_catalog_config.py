@@ -23,6 +23,7 @@ from kedro_airflow_k8s.catalog_config import (
     _plain_entries,
     _Unbuildable,
     read_catalog_types,
+    unreadable_catalog_file,
 )
 from kedro_airflow_k8s.errors import ConfigError
 from kedro_airflow_k8s.project import catalog_entries, describe_datasets
@@ -541,6 +542,35 @@ def test_an_error_of_reading_the_events_is_not_told_as_the_files(
     conf = _write(tmp_path, {"base": {"catalog.yml": "a:\n  type: A\n"}})
     with pytest.raises(TypeError, match="stand-in"):
         catalog_entries(_loader(conf, "local", "destructive"), tmp_path)
+
+
+def test_a_value_yaml_cannot_build_is_named_where_kedros_loader_reads_the_catalog(
+    tmp_path: Path,
+) -> None:
+    """An interpolated ``type`` leaves the catalog to Kedro's loader, which reads every file and
+    fails on such a value with the conversion's bare error; compile then names the file and the
+    line all the same. Kedro's other errors stay its own."""
+    helper = "_kind: pandas.CSVDataset\nfirst:\n  type: ${_kind}\n"
+    bad = "second:\n  type: A\n  load_args:\n    sep: 0x_\n"
+    conf = _write(
+        tmp_path,
+        {"base": {"catalog.yml": helper}, "local": {"catalog/part.yml": bad}},
+    )
+    assert read_catalog_types(_loader(conf, "local", "destructive")) is None  # Kedro's loader
+    with pytest.raises(ValueError, match="invalid literal for int"):
+        _loader(conf, "local", "destructive")["catalog"]
+    with pytest.raises(ConfigError) as error:
+        catalog_entries(_loader(conf, "local", "destructive"), tmp_path)
+    assert error.value.message == (
+        "conf/local/catalog/part.yml: invalid YAML: '0x_' reads as a YAML int but is not one "
+        "(line 4, column 10: invalid literal for int() with base 16: ''); quote it if it is text"
+    )
+    assert unreadable_catalog_file(_loader(conf, "base", "destructive"), tmp_path) is None
+    (conf / "local" / "catalog" / "part.yml").write_text("second:\n  type: ${nowhere}\n")
+    with pytest.raises(ConfigError) as error:
+        catalog_entries(_loader(conf, "local", "destructive"), tmp_path)
+    assert error.value.message.startswith("catalog config: ")  # an interpolation: Kedro's words
+    assert unreadable_catalog_file(_loader(conf, "local", "destructive"), tmp_path) is None
 
 
 @pytest.mark.parametrize("limit", ["31", "30", "none"])

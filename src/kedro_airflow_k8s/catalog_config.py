@@ -74,6 +74,44 @@ def read_catalog_types(loader: Any, project_path: Path | None = None) -> dict[st
     None), as Kedro's config loader ``loader`` would build it; None when only the loader itself
     can say. YAML that OmegaConf refuses is a :class:`ConfigError` naming the file (relative to
     ``project_path``)."""
+    readable = _readable(loader)
+    if readable is None:
+        return None
+    try:
+        return _read(loader, *readable, project_path)
+    except _CannotReadExactly:
+        return None
+
+
+def unreadable_catalog_file(loader: Any, project_path: Path | None = None) -> str | None:
+    """After Kedro's loader failed on the catalog: the one-line message of the first catalog
+    file (in the base, then the run environment) that OmegaConf's YAML loader cannot build, as
+    :func:`read_catalog_types` words it (the file, and the line where it knows it), or None when
+    every file builds or the files are not local ones this module reads. Kedro's loader reads
+    every file before merging them, and passes a value's constructor error on without the file."""
+    readable = _readable(loader)
+    if readable is None:
+        return None
+    source, yaml_loader = readable
+    for env in _environments(loader):
+        patterns = loader.config_patterns[CATALOG_KEY]
+        try:
+            files = _config_files(source, env, patterns, loader.ignore_hidden)
+        except _CannotReadExactly:
+            continue
+        for path in files:
+            try:
+                _load(path, yaml_loader, project_path)
+            except ConfigError as error:
+                return error.message
+            except _CannotReadExactly:
+                continue
+    return None
+
+
+def _readable(loader: Any) -> tuple[Path, Callable[[str], Any]] | None:
+    """The local configuration folder of Kedro's own loader and OmegaConf's YAML loader, or None
+    when only the loader itself can read the catalog."""
     from kedro.config import OmegaConfigLoader
 
     if type(loader) is not OmegaConfigLoader or CATALOG_KEY in loader.data:
@@ -86,22 +124,23 @@ def read_catalog_types(loader: Any, project_path: Path | None = None) -> dict[st
     yaml_loader = _omegaconf_yaml_loader()
     if yaml_loader is None:
         return None
-    try:
-        return _read(loader, Path(source), yaml_loader, project_path)
-    except _CannotReadExactly:
-        return None
+    return Path(source), yaml_loader
+
+
+def _environments(loader: Any) -> list[str]:
+    """The base environment, then the run one (``env``, else ``default_run_env``) if another."""
+    base_env = loader.base_env
+    run_env = loader.env or loader.default_run_env
+    return [base_env] if run_env == base_env else [base_env, run_env]
 
 
 def _read(
     loader: Any, source: Path, yaml_loader: Callable[[str], Any], project_path: Path | None
 ) -> dict[str, Any]:
     patterns = list(loader.config_patterns[CATALOG_KEY])
-    base_env = loader.base_env
-    run_env = loader.env or loader.default_run_env
-    environments = [base_env] if run_env == base_env else [base_env, run_env]
     per_env: list[dict[str, Any]] = []
     found_files = False
-    for env in environments:
+    for env in _environments(loader):
         files = _config_files(source, env, patterns, loader.ignore_hidden)
         found_files = found_files or bool(files)
         per_env.append(_merge_files(files, yaml_loader, project_path))

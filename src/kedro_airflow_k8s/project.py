@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from kedro_airflow_k8s.catalog_config import read_catalog_types
+from kedro_airflow_k8s.catalog_config import read_catalog_types, unreadable_catalog_file
 from kedro_airflow_k8s.collector import collector_paused
 from kedro_airflow_k8s.config import (
     PluginConfig,
@@ -307,7 +307,13 @@ def catalog_entries(loader: Any, project_path: Path | None = None) -> dict[str, 
     fast = read_catalog_types(loader, project_path)
     if fast is not None:
         return fast
-    return _config_section(loader, "catalog")
+    try:
+        return _config_section(loader, "catalog")
+    except ConfigError as error:
+        found = unreadable_catalog_file(loader, project_path)
+        if found is None:
+            raise
+        raise ConfigError(found) from error.__cause__
 
 
 # --- datasets ------------------------------------------------------------------------------------
