@@ -93,8 +93,8 @@ def unreadable_catalog_file(loader: Any, project_path: Path | None = None) -> st
     if readable is None:
         return None
     source, yaml_loader = readable
+    patterns = loader.config_patterns[CATALOG_KEY]
     for env in _environments(loader):
-        patterns = loader.config_patterns[CATALOG_KEY]
         try:
             files = _config_files(source, env, patterns, loader.ignore_hidden)
         except _CannotReadExactly:
