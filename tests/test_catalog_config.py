@@ -480,6 +480,17 @@ UNBUILDABLE = {
         "(line 3, column 8: invalid literal for int() with base 16: ''); drop the ! tag if it "
         "is text",
     ),
+    "a plain int without digits with the non-specific tag": (
+        "a:\n  type: A\n  sep: ! 0x_\n",
+        "conf/base/catalog.yml: invalid YAML: '0x_' reads as a YAML int but is not one "
+        "(line 3, column 8: invalid literal for int() with base 16: ''); quote it and drop the "
+        "! tag if it is text",
+    ),
+    "a float tag on a long text": (
+        "a:\n  type: A\n  f: !!float " + "x" * 3000 + "\n",
+        "conf/base/catalog.yml: invalid YAML: '" + "x" * 40 + "...' is tagged !!float but is "
+        "not one (line 3, column 6: could not convert string to float: '" + "x" * 124 + "...)",
+    ),
     "an int longer than Python converts": (
         "a:\n  type: A\n  n: " + "1" * 5000 + "\n",
         "conf/base/catalog.yml: invalid YAML: '" + "1" * 40 + "...' reads as a YAML int but is "
@@ -526,6 +537,37 @@ def test_a_value_yaml_cannot_build_is_a_one_line_error_naming_it(case: str, tmp_
     with pytest.raises(ConfigError) as error:
         catalog_entries(_loader(conf, "local", "destructive"), tmp_path)
     assert error.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("! 0x_", "'0x_'"),
+        ("! '0x_'", "'0x_'"),
+        ('! "0x_"', '"0x_"'),
+        ("! |\n    0x_", "|\n    0x_"),
+    ],
+)
+def test_the_fix_an_unbuildable_value_with_the_non_specific_tag_is_told_makes_it_text(
+    text: str, fixed: str, tmp_path: Path
+) -> None:
+    """PyYAML resolves a value with the non-specific ``!`` tag as it would a plain one, quoted
+    or not: a plain one needs quoting besides, and the fix the message tells is the one that
+    makes Kedro's loader read it as text."""
+    conf = _write(tmp_path, {"base": {"catalog.yml": f"a:\n  type: A\n  sep: {text}\n"}})
+    with pytest.raises(ConfigError) as error:
+        catalog_entries(_loader(conf, "local", "destructive"), tmp_path)
+    plain = text == "! 0x_"
+    assert error.value.message.endswith(
+        "; quote it and drop the ! tag if it is text" if plain else "; drop the ! tag if it is text"
+    )
+    untagged = text.removeprefix("! ")
+    (conf / "base" / "catalog.yml").write_text(f"a:\n  type: A\n  sep: {untagged}\n")
+    if plain:  # dropping the tag alone leaves a plain value that still fails
+        with pytest.raises(ValueError, match="invalid literal for int"):
+            _loader(conf, "local", "destructive")["catalog"]
+    (conf / "base" / "catalog.yml").write_text(f"a:\n  type: A\n  sep: {fixed}\n")
+    assert _loader(conf, "local", "destructive")["catalog"]["a"]["sep"].strip() == "0x_"
 
 
 def test_an_error_of_reading_the_events_is_not_told_as_the_files(

@@ -43,6 +43,7 @@ _INTERPOLATION = "${"
 _TYPE = "type"
 _NODE_LIMIT_ENV = "OMEGACONF_MAX_YAML_EXPANDED_NODES"
 _SHOWN_CHARACTERS = 40  # of a value an error message quotes
+_SHOWN_REASON = 160  # characters of a constructor's error (float's repeats the whole value)
 
 
 class _CannotReadExactly(Exception):
@@ -284,12 +285,20 @@ def _unbuildable_message(path: Path, error: _Unbuildable, project_path: Path | N
     mark, value = event.start_mark, event.value
     shown = repr(value if len(value) <= _SHOWN_CHARACTERS else value[:_SHOWN_CHARACTERS] + "...")
     # the constructor's reason, unless it only repeats the value (a bool's KeyError)
-    why = "" if isinstance(error.error, KeyError) else ": " + " ".join(str(error.error).split())
+    reason = " ".join(str(error.error).split())
+    if len(reason) > _SHOWN_REASON:
+        reason = reason[:_SHOWN_REASON] + "..."
+    why = "" if isinstance(error.error, KeyError) else ": " + reason
     at = f"(line {mark.line + 1}, column {mark.column + 1}{why})"
     where = _shown(path, project_path)
     if error.explicit:
         return f"{where}: invalid YAML: {shown} is tagged !!{error.kind} but is not one {at}"
-    fix = "drop the ! tag" if event.tag == "!" else "quote it"
+    if event.tag != "!":
+        fix = "quote it"
+    elif not event.style:  # plain (None, or "" from the C parser): untagged, it fails the same
+        fix = "quote it and drop the ! tag"
+    else:
+        fix = "drop the ! tag"
     return (
         f"{where}: invalid YAML: {shown} reads as a YAML {error.kind} but is not one {at}; "
         f"{fix} if it is text"
